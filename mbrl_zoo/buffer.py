@@ -1,0 +1,107 @@
+"""A fixed-capacity replay buffer of transitions, stored as preallocated torch tensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.io import atomic_torch_save
+from mbrl_zoo.types import Batch
+
+_FIELDS = ("obs", "act", "next_obs", "rew", "terminated", "truncated")
+
+
+class ReplayBuffer:
+    """Ring buffer of up to ``capacity`` transitions; the oldest are overwritten once full.
+
+    Storage: ``obs``/``next_obs`` (C, O) and ``act`` (C, A) float32, ``rew`` (C,) float32,
+    ``terminated``/``truncated`` (C,) bool.
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, capacity: int):
+        if capacity < 1:
+            raise UserError(f"buffer capacity must be a positive integer, got {capacity!r}.")
+        self.obs_dim, self.act_dim, self.capacity = int(obs_dim), int(act_dim), int(capacity)
+        self.obs = torch.zeros(capacity, obs_dim)
+        self.act = torch.zeros(capacity, act_dim)
+        self.next_obs = torch.zeros(capacity, obs_dim)
+        self.rew = torch.zeros(capacity)
+        self.terminated = torch.zeros(capacity, dtype=torch.bool)
+        self.truncated = torch.zeros(capacity, dtype=torch.bool)
+        self._next = 0
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, obs, act, next_obs, rew: float, terminated: bool, truncated: bool = False) -> None:
+        """Store one transition (arrays or tensors of shapes (O,), (A,), (O,))."""
+        i = self._next
+        self.obs[i] = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+        self.act[i] = torch.as_tensor(np.asarray(act), dtype=torch.float32)
+        self.next_obs[i] = torch.as_tensor(np.asarray(next_obs), dtype=torch.float32)
+        self.rew[i] = float(rew)
+        self.terminated[i] = bool(terminated)
+        self.truncated[i] = bool(truncated)
+        self._next = (i + 1) % self.capacity
+        self._size = min(self._size + 1, self.capacity)
+
+    def add_batch(self, batch: Batch) -> None:
+        """Store a batch of transitions (B, ...); wraps around, keeping the newest when B > capacity."""
+        n = len(batch)
+        rows = [getattr(batch, f) for f in _FIELDS]
+        if n > self.capacity:
+            rows = [r[n - self.capacity :] for r in rows]
+            n = self.capacity
+        index = (self._next + torch.arange(n)) % self.capacity
+        for name, values in zip(_FIELDS, rows):
+            getattr(self, name)[index] = values.to(getattr(self, name).dtype)
+        self._next = (self._next + n) % self.capacity
+        self._size = min(self._size + n, self.capacity)
+
+    def _gather(self, index: torch.Tensor) -> Batch:
+        return Batch(*(getattr(self, f)[index] for f in _FIELDS))
+
+    def all(self) -> Batch:
+        """Every stored transition, oldest first: tensors (len, ...)."""
+        start = self._next if self._size == self.capacity else 0
+        return self._gather((start + torch.arange(self._size)) % self.capacity)
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
+        """``batch_size`` transitions drawn uniformly with replacement: tensors (batch_size, ...)."""
+        if self._size == 0:
+            raise UserError("cannot sample from an empty replay buffer; add transitions first.")
+        return self._gather(torch.randint(self._size, (batch_size,), generator=generator))
+
+    def bootstrap_indices(self, ensemble_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One bootstrap resample per ensemble member (Efron 1979; Chua et al. 2018): (E, len)
+        indices into :meth:`all`, each row drawn uniformly with replacement."""
+        return torch.randint(self._size, (ensemble_size, self._size), generator=generator)
+
+    def state_dict(self) -> dict:
+        return {"capacity": self.capacity, "next": self._next, "size": self._size,
+                **{f: getattr(self, f)[: self._size].clone() for f in _FIELDS}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["capacity"] != self.capacity or state["obs"].shape[1:] != self.obs.shape[1:]:
+            raise UserError(
+                f"buffer state of capacity {state['capacity']} and obs shape {tuple(state['obs'].shape[1:])} "
+                f"does not fit a buffer of capacity {self.capacity} and obs shape {tuple(self.obs.shape[1:])}."
+            )
+        size = state["size"]
+        for f in _FIELDS:
+            getattr(self, f)[:size] = state[f]
+        self._next, self._size = state["next"], size
+
+    def save(self, path: str | Path) -> None:
+        atomic_torch_save({"obs_dim": self.obs_dim, "act_dim": self.act_dim, **self.state_dict()}, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ReplayBuffer":
+        state = torch.load(path, weights_only=True)
+        buffer = cls(state["obs_dim"], state["act_dim"], state["capacity"])
+        buffer.load_state_dict(state)
+        return buffer

@@ -1,0 +1,245 @@
+"""The registry: one table per kind of component, filled by decorators.
+
+A student's model, planner, task or algorithm joins the zoo with one decorator::
+
+    from mbrl_zoo.registry import register_model
+
+    @register_model("my-model", tags={"learned"})
+    class MyModel(DynamicsModel):
+        def __init__(self, obs_dim: int, act_dim: int, hidden: int = 64): ...
+
+and is then accepted everywhere by name (``--set model.name=my-model``, ``--plugin my_model.py``).
+
+Settings of a component are the keyword arguments of its constructor (or factory): the registry
+builds a config dataclass from that signature, so defaults live in one place. Capability ``tags``
+(``"ensemble"``, ``"differentiable"``, ``"simulator"``, ...) let algorithms and planners refuse a
+pairing that cannot work, with the reason, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mbrl_zoo.errors import UserError, unknown_name
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component.
+
+    ``obj`` is the class or factory; ``tags`` are its capabilities (for models) or requirements
+    (``requires`` on planners and algorithms); ``skip`` lists constructor arguments the caller
+    supplies (dimensions, task) rather than the user's config.
+    """
+
+    name: str
+    obj: Any
+    tags: frozenset[str] = frozenset()
+    requires: frozenset[str] = frozenset()
+    skip: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.obj) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    def config_class(self) -> type:
+        """A dataclass of the component's settings, made from its constructor's keyword arguments."""
+        explicit = getattr(self.obj, "Config", None)
+        if dataclasses.is_dataclass(explicit):
+            return explicit
+        signature = inspect.signature(self.obj)
+        specs = []
+        for param in signature.parameters.values():
+            if param.name in self.skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            if param.default is inspect.Parameter.empty:
+                raise TypeError(
+                    f"{self.name}: constructor argument {param.name!r} needs a default "
+                    f"(or list it in skip={self.skip!r})"
+                )
+            annotation = param.annotation if param.annotation is not inspect.Parameter.empty else Any
+            default = param.default
+            if isinstance(default, (list, dict, set)):
+                specs.append((param.name, annotation, field(default_factory=lambda d=default: type(d)(d))))
+            else:
+                specs.append((param.name, annotation, field(default=default)))
+        cls_name = "".join(part.capitalize() for part in self.name.replace("_", "-").split("-")) + "Config"
+        module = getattr(self.obj, "__module__", __name__)
+        return dataclasses.make_dataclass(cls_name, specs, frozen=True, module=module)
+
+
+class Registry:
+    """A table of named components of one kind (``"model"``, ``"planner"``, ...)."""
+
+    def __init__(self, kind: str, skip: tuple[str, ...] = ()):
+        self.kind = kind
+        self._skip = skip
+        self._entries: dict[str, Entry] = {}
+
+    def register(
+        self,
+        name: str,
+        *,
+        tags: Iterable[str] = (),
+        requires: Iterable[str] = (),
+        skip: tuple[str, ...] | None = None,
+    ) -> Callable[[Any], Any]:
+        """Decorator: add ``obj`` under ``name``. A name already taken is refused."""
+
+        def add(obj: Any) -> Any:
+            self.add(name, obj, tags=tags, requires=requires, skip=skip)
+            return obj
+
+        return add
+
+    def add(
+        self,
+        name: str,
+        obj: Any,
+        *,
+        tags: Iterable[str] = (),
+        requires: Iterable[str] = (),
+        skip: tuple[str, ...] | None = None,
+    ) -> Entry:
+        if not isinstance(name, str) or not name:
+            raise UserError(f"a {self.kind} name must be a non-empty string, got {name!r}.")
+        if name in self._entries:
+            taken = self._entries[name].obj
+            raise UserError(
+                f"{self.kind} name {name!r} is already registered (by "
+                f"{getattr(taken, '__module__', '?')}.{getattr(taken, '__qualname__', taken)!s}); "
+                "choose another name."
+            )
+        entry = Entry(name, obj, frozenset(tags), frozenset(requires), self._skip if skip is None else skip)
+        self._entries[name] = entry
+        return entry
+
+    def remove(self, name: str) -> None:
+        """Drop an entry (tests and notebooks that re-register a component)."""
+        self.get(name)
+        del self._entries[name]
+
+    def get(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise unknown_name(self.kind, name, self._entries) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self.entries())
+
+    def entries(self) -> list[Entry]:
+        return [self._entries[n] for n in self.names()]
+
+
+TASKS = Registry("task")
+MODELS = Registry("model", skip=("obs_dim", "act_dim", "task"))
+PLANNERS = Registry("planner", skip=("action_low", "action_high", "horizon"))
+ALGORITHMS = Registry("algorithm")
+PAIRINGS = Registry("pairing")
+
+register_task = TASKS.register
+register_model = MODELS.register
+register_planner = PLANNERS.register
+register_algorithm = ALGORITHMS.register
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """A named recipe: an algorithm with a model and a planner and their settings.
+
+    ``settings`` maps a section (``"algorithm"``, ``"model"``, ``"planner"``) to overrides of that
+    component's defaults, e.g. ``{"model": {"ensemble_size": 5}, "planner": {"iterations": 5}}``.
+    ``model`` or ``planner`` is ``None`` when the algorithm uses none (model-free SAC).
+    """
+
+    name: str
+    algorithm: str
+    model: str | None = None
+    planner: str | None = None
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def summary(self) -> str:
+        return self.description
+
+
+def register_pairing(pairing: Pairing) -> Pairing:
+    """Add a pairing to the ``PAIRINGS`` table (names must be unique)."""
+    PAIRINGS.add(pairing.name, pairing)
+    return pairing
+
+
+def check_compatible(algorithm: str, model: str | None, planner: str | None) -> None:
+    """Refuse, with the reason, an algorithm/model/planner combination that cannot work.
+
+    An algorithm or planner lists in ``requires`` the model capabilities it needs; a model
+    lists its capabilities in ``tags``. ``requires={"model"}`` / ``{"planner"}`` on an
+    algorithm means it needs that component at all.
+    """
+    algo = ALGORITHMS.get(algorithm)
+    model_entry = MODELS.get(model) if model is not None else None
+    planner_entry = PLANNERS.get(planner) if planner is not None else None
+    for component, needed in (("model", model_entry), ("planner", planner_entry)):
+        if component in algo.requires and needed is None:
+            raise UserError(f"algorithm {algorithm!r} needs a {component}; name one with --set {component}.name=...")
+    if model_entry is None:
+        return
+    for owner, entry in (("algorithm", algo), ("planner", planner_entry)):
+        if entry is None:
+            continue
+        missing = sorted(entry.requires - {"model", "planner"} - model_entry.tags)
+        if missing:
+            fit = [m.name for m in MODELS if set(missing) <= m.tags]
+            raise UserError(
+                f"{owner} {entry.name!r} cannot work with model {model!r}: it needs a model that is "
+                f"{' and '.join(missing)}, and {model!r} is tagged {sorted(model_entry.tags)}. "
+                f"Models that fit: {', '.join(fit) or '(none)'}."
+            )
+
+
+COMPONENT_PACKAGES = ("mbrl_zoo.tasks", "mbrl_zoo.models", "planners", "algorithms")
+
+
+def load_components(plugins: Iterable[str] = ()) -> None:
+    """Fill the registry: import the zoo's component packages, then each plugin file or module.
+
+    A plugin is a path to a ``.py`` file (a student's model in one file) or an importable module
+    name; importing it runs its ``register_*`` decorators. The packages are imported by name so
+    that the core never imports ``planners`` or ``algorithms`` statically.
+    """
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    for package in COMPONENT_PACKAGES:
+        importlib.import_module(package)
+    for plugin in plugins:
+        path = Path(plugin)
+        if plugin.endswith(".py"):
+            if not path.is_file():
+                raise UserError(f"plugin file {plugin!r} does not exist.")
+            module_name = f"mbrl_zoo_plugin_{path.stem}"
+            if module_name in __import__("sys").modules:
+                continue
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            __import__("sys").modules[module_name] = module
+            spec.loader.exec_module(module)
+        else:
+            try:
+                importlib.import_module(plugin)
+            except ModuleNotFoundError as exc:
+                raise UserError(f"plugin module {plugin!r} cannot be imported: {exc}.") from None

@@ -1,0 +1,189 @@
+"""A run's folder: ``config.json``, ``metrics.csv``, ``checkpoint.pt``, ``learning_curve.png``.
+
+An algorithm's ``train(config, run)`` loop calls :meth:`Run.log_episode` after each episode and
+:meth:`Run.save_checkpoint` at episode boundaries; on ``--resume`` it starts from
+:meth:`Run.load_checkpoint`. Every file is written atomically (temp file + rename), and the
+checkpoint carries the metrics rows and the global RNG states, so an interrupted run resumed from
+its last checkpoint reaches the same metrics as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.io import atomic_torch_save, atomic_write, atomic_write_json, atomic_write_text
+
+METRIC_COLUMNS = ("env_step", "episode", "return", "episode_steps", "episode_s", "wall_s")
+"""Leading columns of ``metrics.csv``; algorithms may append their own (e.g. ``model_loss``)."""
+
+
+class Run:
+    """The results folder of one run, with its progress bar.
+
+    ``total_steps`` sizes the progress bar; ``quiet`` silences it.
+    """
+
+    def __init__(self, out_dir: str | Path, config: dict[str, Any], total_steps: int,
+                 quiet: bool = False, resume: bool = False):
+        self.out_dir = Path(out_dir)
+        self.config = config
+        self.total_steps = int(total_steps)
+        self.quiet = quiet
+        self.rows: list[dict[str, Any]] = []
+        self._elapsed_before = 0.0
+        self._start = time.perf_counter()
+        self._episode_start = self._start
+        self._bar = None
+        checkpoint = self.out_dir / "checkpoint.pt"
+        if resume:
+            saved = self.out_dir / "config.json"
+            if not checkpoint.exists():
+                raise UserError(f"--resume: {str(self.out_dir)!r} has no checkpoint.pt to resume from.")
+            _check_same_config(saved, config)
+        elif (self.out_dir / "metrics.csv").exists() or checkpoint.exists():
+            raise UserError(
+                f"results folder {str(self.out_dir)!r} already holds a run; pass --resume to continue it "
+                "or --out to write elsewhere."
+            )
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.out_dir / "config.json", config)
+
+    # progress ---------------------------------------------------------------------------------
+    def _progress(self):
+        if self._bar is None and not self.quiet:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.total_steps, unit="step", dynamic_ncols=True,
+                             desc=self.out_dir.name, initial=self.rows[-1]["env_step"] if self.rows else 0)
+        return self._bar
+
+    def advance(self, env_step: int, **postfix: float) -> None:
+        """Move the progress bar to ``env_step`` (call as often as convenient)."""
+        bar = self._progress()
+        if bar is not None:
+            bar.update(env_step - bar.n)
+            if postfix:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
+
+    # metrics ----------------------------------------------------------------------------------
+    def wall_s(self) -> float:
+        """Seconds of work in this run, summed over resumed segments."""
+        return self._elapsed_before + time.perf_counter() - self._start
+
+    def log_episode(self, env_step: int, episode: int, episode_return: float, episode_steps: int,
+                    **extra: float) -> None:
+        """Append one row to ``metrics.csv`` (rewritten atomically) and update the progress bar."""
+        now = time.perf_counter()
+        row = {"env_step": int(env_step), "episode": int(episode), "return": float(episode_return),
+               "episode_steps": int(episode_steps), "episode_s": now - self._episode_start,
+               "wall_s": self.wall_s(), **{k: float(v) for k, v in extra.items()}}
+        self._episode_start = now
+        self.rows.append(row)
+        self._write_metrics()
+        self.advance(env_step, ret=episode_return)
+
+    def _write_metrics(self) -> None:
+        columns = list(METRIC_COLUMNS)
+        for row in self.rows:
+            columns += [k for k in row if k not in columns]
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.out_dir / "metrics.csv", text.getvalue())
+
+    # checkpoints ------------------------------------------------------------------------------
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        """Save the algorithm's ``state`` with the metrics so far and the global RNG states."""
+        atomic_torch_save({
+            "state": state,
+            "rows": self.rows,
+            "wall_s": self.wall_s(),
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+        }, self.out_dir / "checkpoint.pt")
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The state last saved, with metrics and RNG states restored; ``None`` for a fresh run."""
+        path = self.out_dir / "checkpoint.pt"
+        if not path.exists():
+            return None
+        saved = torch.load(path, weights_only=False)
+        self.rows = list(saved["rows"])
+        self._elapsed_before = saved["wall_s"]
+        self._start = self._episode_start = time.perf_counter()
+        torch.set_rng_state(saved["rng"]["torch"])
+        np.random.set_state(saved["rng"]["numpy"])
+        random.setstate(saved["rng"]["python"])
+        self._write_metrics()
+        return saved["state"]
+
+    # the end ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the progress bar and draw ``learning_curve.png``."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if self.rows:
+            plot_learning_curve(self.rows, self.out_dir / "learning_curve.png",
+                                title=f"{self.config.get('pairing', '')} on {self.config.get('run', {}).get('task', '')}")
+
+
+def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
+    """Episode return against environment steps, saved atomically as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([r["env_step"] for r in rows], [r["return"] for r in rows], marker="o", markersize=3)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    plt.close(fig)
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The env reset seed of ``episode`` in a run seeded ``seed``: resets need no saved env state."""
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+
+
+def _check_same_config(saved_path: Path, config: dict[str, Any]) -> None:
+    import json
+
+    saved = json.loads(saved_path.read_text())
+    ignore = {"steps"}
+    differ = [
+        f"{section}.{key}"
+        for section in sorted(set(saved) | set(config))
+        for key in sorted(_keys(saved.get(section)) | _keys(config.get(section)))
+        if key not in ignore and _get(saved.get(section), key) != _get(config.get(section), key)
+    ]
+    if differ:
+        raise UserError(
+            f"--resume: the settings differ from the saved run in {str(saved_path)!r} at {', '.join(differ)}; "
+            "resume with the same pairing, task, seed and --set values (only run.steps may change)."
+        )
+
+
+def _keys(section: Any) -> set[str]:
+    return set(section) if isinstance(section, dict) else {""}
+
+
+def _get(section: Any, key: str) -> Any:
+    if isinstance(section, dict):
+        value = section.get(key)
+        return list(value) if isinstance(value, tuple) else value
+    return section

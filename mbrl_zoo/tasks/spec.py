@@ -1,0 +1,78 @@
+"""What the zoo needs to know about a task: the env to build and its reward and termination.
+
+Reward and termination functions are batched torch functions of a transition, so that planners
+can score imagined rollouts. ``check_task`` holds them to the real environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from mbrl_zoo.errors import UserError
+
+RewardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""``reward_fn(obs (B, O), act (B, A), next_obs (B, O)) -> (B,)``."""
+TerminationFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""``termination_fn(obs (B, O), act (B, A), next_obs (B, O)) -> (B,) bool``."""
+
+
+def never_terminates(obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
+    """Termination function of tasks that only end by time limit: all False, shape (B,)."""
+    return torch.zeros(next_obs.shape[:-1], dtype=torch.bool, device=next_obs.device)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task: a gymnasium env id with kwargs, and its batched reward and termination.
+
+    ``reward_fn`` may be ``None`` for a task whose reward the model must learn. ``angle_dims``
+    lists observation dimensions that are angles, which learned models may encode as sin/cos.
+    ``episode_length`` is the time limit applied by :meth:`make_env`.
+    """
+
+    name: str
+    env_id: str
+    reward_fn: RewardFn | None
+    termination_fn: TerminationFn = never_terminates
+    episode_length: int = 1000
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    angle_dims: tuple[int, ...] = ()
+    description: str = ""
+
+    @property
+    def summary(self) -> str:
+        return self.description or self.env_id
+
+    def make_env(self, **overrides: Any) -> gym.Env:
+        """Build the environment (time limit = ``episode_length``); unknown ids raise UserError."""
+        kwargs = {**self.env_kwargs, **overrides}
+        try:
+            return gym.make(self.env_id, max_episode_steps=self.episode_length, **kwargs)
+        except gym.error.Error as exc:
+            known = sorted(k for k in gym.registry if "-v" in k)
+            raise UserError(
+                f"task {self.name!r}: gymnasium cannot make env {self.env_id!r} ({exc}). "
+                f"Known env ids include: {', '.join(known[:40])}{', ...' if len(known) > 40 else ''}."
+            ) from None
+
+    def dims(self) -> tuple[int, int]:
+        """``(obs_dim, act_dim)`` of the environment."""
+        env = self.make_env()
+        try:
+            return int(np.prod(env.observation_space.shape)), int(np.prod(env.action_space.shape))
+        finally:
+            env.close()
+
+    def action_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(low (A,), high (A,))`` as float32 arrays."""
+        env = self.make_env()
+        try:
+            return env.action_space.low.astype(np.float32), env.action_space.high.astype(np.float32)
+        finally:
+            env.close()
