@@ -48,29 +48,36 @@ class Entry:
         return doc.strip().splitlines()[0] if doc.strip() else ""
 
     def config_class(self) -> type:
-        """A dataclass of the component's settings, made from its constructor's keyword arguments."""
-        explicit = getattr(self.obj, "Config", None)
-        if dataclasses.is_dataclass(explicit):
-            return explicit
-        signature = inspect.signature(self.obj)
-        specs = []
-        for param in signature.parameters.values():
-            if param.name in self.skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                continue
-            if param.default is inspect.Parameter.empty:
-                raise TypeError(
-                    f"{self.name}: constructor argument {param.name!r} needs a default "
-                    f"(or list it in skip={self.skip!r})"
-                )
-            annotation = param.annotation if param.annotation is not inspect.Parameter.empty else Any
-            default = param.default
-            if isinstance(default, (list, dict, set)):
-                specs.append((param.name, annotation, field(default_factory=lambda d=default: type(d)(d))))
-            else:
-                specs.append((param.name, annotation, field(default=default)))
-        cls_name = "".join(part.capitalize() for part in self.name.replace("_", "-").split("-")) + "Config"
-        module = getattr(self.obj, "__module__", __name__)
-        return dataclasses.make_dataclass(cls_name, specs, frozen=True, module=module)
+        """A dataclass of the component's settings, made from its constructor's keyword arguments
+        (the same class on every call, so configs compare equal)."""
+        key = (self.name, id(self.obj), self.skip)
+        if key not in _CONFIG_CLASSES:
+            _CONFIG_CLASSES[key] = _config_class(self)
+        return _CONFIG_CLASSES[key]
+
+
+_CONFIG_CLASSES: dict[tuple, type] = {}
+
+
+def _config_class(entry: Entry) -> type:
+    explicit = getattr(entry.obj, "Config", None)
+    if dataclasses.is_dataclass(explicit):
+        return explicit
+    specs = []
+    for param in inspect.signature(entry.obj, eval_str=True).parameters.values():
+        if param.name in entry.skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is inspect.Parameter.empty:
+            raise TypeError(f"{entry.name}: constructor argument {param.name!r} needs a default "
+                            f"(or list it in skip={entry.skip!r})")
+        annotation = Any if param.annotation is inspect.Parameter.empty else param.annotation
+        default = param.default
+        if isinstance(default, (list, dict, set)):
+            specs.append((param.name, annotation, field(default_factory=lambda d=default: type(d)(d))))
+        else:
+            specs.append((param.name, annotation, field(default=default)))
+    name = "".join(part.capitalize() for part in entry.name.replace("_", "-").split("-")) + "Config"
+    return dataclasses.make_dataclass(name, specs, frozen=True)
 
 
 class Registry:

@@ -1,0 +1,3 @@
+from mbrl_zoo.cli import entry_point
+
+entry_point()

@@ -1,0 +1,178 @@
+"""The ``mbrl-zoo`` command line.
+
+    mbrl-zoo list [tasks|models|planners|algorithms|pairings]
+    mbrl-zoo config PAIRING [--task T] [--set SECTION.KEY=VALUE ...] [--config FILE.yaml]
+    mbrl-zoo run PAIRING --task T --seed S [--steps N] [--out DIR] [--set ...] [--resume] [--quiet]
+    mbrl-zoo check-tasks [--task T ...] [--transitions N]
+
+Bad input (unknown names, bad keys or values, incompatible pairings, unknown env ids) prints one
+paragraph on stderr and exits with code 2, before any results folder is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from mbrl_zoo.errors import UserError
+
+EXIT_BAD_INPUT = 2
+KINDS = ("tasks", "models", "planners", "algorithms", "pairings")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own usage errors: exit 2 with one paragraph
+        self.print_usage(sys.stderr)
+        raise SystemExit(_fail(f"{self.prog}: {message}"))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mbrl-zoo", description="Model-based RL zoo: run, list and check components.")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
+                        help="import a file or module that registers components (repeatable)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = sub.add_parser("list", help="print the registry's tables")
+    listing.add_argument("kind", nargs="?", choices=KINDS, help="one table (default: all)")
+
+    def add_config_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("pairing", help="a registered pairing (mbrl-zoo list pairings)")
+        p.add_argument("--task", help="task name (mbrl-zoo list tasks)")
+        p.add_argument("--seed", type=int, help="random seed (default 0)")
+        p.add_argument("--steps", type=int, help="environment steps in all")
+        p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override a setting, e.g. planner.population_size=200 (repeatable)")
+        p.add_argument("--config", metavar="FILE.yaml", help="YAML file of section: {key: value} overrides")
+
+    show = sub.add_parser("config", help="print the resolved config of a pairing as JSON")
+    add_config_args(show)
+
+    run = sub.add_parser("run", help="train a pairing on a task, writing a results folder")
+    add_config_args(run)
+    run.add_argument("--out", help="results folder (default results/PAIRING/TASK/seedS)")
+    run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    check = sub.add_parser("check-tasks", help="compare each task's reward/termination with its env")
+    check.add_argument("--task", action="append", default=[], help="only this task (repeatable)")
+    check.add_argument("--transitions", type=int, default=500, help="random transitions per task")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from mbrl_zoo.registry import load_components
+
+        load_components(args.plugin)
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("interrupted; resume with the same command and --resume", file=sys.stderr)
+        return 130
+
+
+def _resolve(args: argparse.Namespace):
+    from mbrl_zoo.config import load_yaml, merge, parse_set, resolve
+
+    flags = {k: v for k, v in (("task", args.task), ("seed", args.seed), ("steps", args.steps)) if v is not None}
+    layers = [load_yaml(args.config)] if args.config else []
+    return resolve(args.pairing, merge(*layers, parse_set(args.set), {"run": flags}))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from mbrl_zoo import registry
+
+    tables = {"tasks": registry.TASKS, "models": registry.MODELS, "planners": registry.PLANNERS,
+              "algorithms": registry.ALGORITHMS, "pairings": registry.PAIRINGS}
+    for kind in [args.kind] if args.kind else KINDS:
+        print(f"{kind}:")
+        for entry in tables[kind]:
+            obj = entry.obj
+            if kind == "pairings":
+                parts = [f"algorithm={obj.algorithm}", f"model={obj.model}", f"planner={obj.planner}"]
+                detail = " ".join(p for p in parts if not p.endswith("=None"))
+                print(f"  {entry.name:<26} {detail}  {obj.description}")
+            else:
+                tags = f" [{', '.join(sorted(entry.tags))}]" if entry.tags else ""
+                print(f"  {entry.name:<26} {getattr(obj, 'summary', None) or entry.summary}{tags}")
+        print()
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(_resolve(args).to_dict(), indent=2))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mbrl_zoo.registry import ALGORITHMS
+    from mbrl_zoo.runs import Run
+
+    config = _resolve(args)
+    _build_once(config)
+    out = Path(args.out) if args.out else Path("results") / config.pairing / config.run.task / f"seed{config.run.seed}"
+    run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=args.quiet, resume=args.resume)
+    try:
+        ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
+    finally:
+        run.close()
+    last = run.rows[-1] if run.rows else None
+    summary = {"out": str(out), "episodes": len(run.rows), "env_steps": last["env_step"] if last else 0,
+               "last_return": last["return"] if last else None, "wall_s": round(run.wall_s(), 1)}
+    print(json.dumps(summary))
+    return 0
+
+
+def _build_once(config) -> None:
+    """Build the task's env, the model and the planner once, so that a bad env id or a bad
+    setting value fails before a results folder exists."""
+    from mbrl_zoo.tasks import check_task
+
+    spec = config.task_spec()
+    check = check_task(spec, transitions=100, seed=config.run.seed)
+    if not check.ok:
+        raise UserError(f"task {spec.name!r} disagrees with its environment ({check}); "
+                        "fix its reward_fn/termination_fn (mbrl-zoo check-tasks shows all tasks).")
+    obs_dim, act_dim = spec.dims()
+    low, high = spec.action_bounds()
+    if config.model_name is not None:
+        config.make_model(obs_dim, act_dim)
+    if config.planner_name is not None:
+        horizon = getattr(config.algorithm, "horizon", 1)
+        config.make_planner(low, high, horizon)
+
+
+def cmd_check_tasks(args: argparse.Namespace) -> int:
+    from mbrl_zoo.registry import TASKS
+    from mbrl_zoo.tasks import check_task
+
+    names = args.task or TASKS.names()
+    specs = [TASKS.get(name).obj for name in names]
+    failed = 0
+    for spec in specs:
+        result = check_task(spec, transitions=args.transitions)
+        print(result)
+        failed += not result.ok
+    print(f"{len(specs) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "check-tasks": cmd_check_tasks}
+
+
+def entry_point() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,76 @@
+import pytest
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.registry import Pairing, Registry, check_compatible, ALGORITHMS, MODELS, PLANNERS
+
+
+def test_register_and_get_returns_entry_with_tags():
+    reg = Registry("model")
+
+    @reg.register("tiny", tags={"learned"})
+    class Tiny:
+        """A tiny model."""
+
+        def __init__(self, hidden: int = 8):
+            pass
+
+    entry = reg.get("tiny")
+    assert entry.obj is Tiny and entry.tags == {"learned"} and entry.summary == "A tiny model."
+    assert reg.names() == ["tiny"] and "tiny" in reg
+
+
+def test_duplicate_name_is_refused():
+    reg = Registry("planner")
+    reg.add("cem", object())
+    with pytest.raises(UserError, match="'cem' is already registered"):
+        reg.add("cem", object())
+
+
+def test_unknown_name_lists_valid_names_and_closest_match():
+    reg = Registry("model")
+    for name in ("gaussian", "deterministic", "pe"):
+        reg.add(name, object())
+    with pytest.raises(UserError) as info:
+        reg.get("gausian")
+    message = str(info.value)
+    assert "unknown model 'gausian'" in message
+    assert "Did you mean 'gaussian'?" in message
+    assert "deterministic, gaussian, pe" in message
+
+
+def test_config_class_is_built_from_constructor_signature():
+    reg = Registry("model", skip=("obs_dim", "act_dim"))
+
+    @reg.register("mlp")
+    class MLP:
+        def __init__(self, obs_dim: int, act_dim: int, hidden: int = 200, layers: tuple[int, ...] = (1, 2)):
+            pass
+
+    cfg_cls = reg.get("mlp").config_class()
+    cfg = cfg_cls()
+    assert (cfg.hidden, cfg.layers) == (200, (1, 2))
+    with pytest.raises(TypeError, match="needs a default"):
+        @reg.register("bad")
+        class Bad:
+            def __init__(self, obs_dim: int, act_dim: int, width: int):
+                pass
+
+        reg.get("bad").config_class()
+
+
+def test_incompatible_pairing_is_refused_with_reason():
+    ALGORITHMS.add("_needs_ensemble", object(), requires={"model", "ensemble"})
+    MODELS.add("_single", object, tags={"learned"})
+    MODELS.add("_many", object, tags={"learned", "ensemble"})
+    try:
+        with pytest.raises(UserError) as info:
+            check_compatible("_needs_ensemble", "_single", None)
+        assert "needs a model that is ensemble" in str(info.value)
+        assert "_many" in str(info.value)
+        check_compatible("_needs_ensemble", "_many", None)
+        with pytest.raises(UserError, match="needs a model"):
+            check_compatible("_needs_ensemble", None, None)
+    finally:
+        ALGORITHMS.remove("_needs_ensemble")
+        MODELS.remove("_single")
+        MODELS.remove("_many")

@@ -1,0 +1,96 @@
+"""Run folders: atomic metrics, checkpoints, resume to identical metrics, determinism."""
+
+import csv
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.runs import Run, episode_seed
+
+
+class Interrupt(Exception):
+    pass
+
+
+def train_random_policy(run: Run, seed: int, steps: int, interrupt_at_step: int | None = None) -> None:
+    """A tiny stochastic learner: a random linear policy whose weights drift each episode."""
+    env = gym.make("Pendulum-v1", max_episode_steps=50)
+    state = run.load_checkpoint()
+    if state is None:
+        torch.manual_seed(seed)
+        state = {"env_step": 0, "episode": 0, "weights": torch.randn(3),
+                 "rng": np.random.default_rng(seed).bit_generator.state}
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state["rng"]
+    while state["env_step"] < steps:
+        obs, _ = env.reset(seed=episode_seed(seed, state["episode"]))
+        total, done, n = 0.0, False, 0
+        while not done:
+            act = np.tanh(state["weights"].numpy() @ obs) * 2 + rng.normal(0, 0.1)
+            obs, rew, terminated, truncated, _ = env.step(np.array([act], dtype=np.float32))
+            total, n, done = total + rew, n + 1, terminated or truncated
+            state["env_step"] += 1
+            if state["env_step"] == interrupt_at_step:
+                raise Interrupt
+        state["episode"] += 1
+        state["weights"] = state["weights"] + 0.1 * torch.randn(3)  # global torch RNG on purpose
+        state["rng"] = rng.bit_generator.state
+        run.log_episode(state["env_step"], state["episode"], total, n)
+        run.save_checkpoint(state)
+
+
+def _read(path):
+    with open(path) as f:
+        return [(r["env_step"], r["episode"], r["return"]) for r in csv.DictReader(f)]
+
+
+CONFIG = {"pairing": "test", "run": {"task": "Pendulum-v1", "seed": 3, "steps": 200}}
+
+
+def test_run_writes_files_and_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        run = Run(tmp_path / name, CONFIG, total_steps=200, quiet=True)
+        train_random_policy(run, seed=3, steps=200)
+        run.close()
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == ["checkpoint.pt", "config.json", "learning_curve.png", "metrics.csv"]
+    rows = _read(tmp_path / "a" / "metrics.csv")
+    assert [r[:2] for r in rows] == [("50", "1"), ("100", "2"), ("150", "3"), ("200", "4")]
+    assert rows == _read(tmp_path / "b" / "metrics.csv")
+    assert (tmp_path / "a" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_resume_after_interruption_reaches_same_metrics(tmp_path):
+    whole = Run(tmp_path / "whole", CONFIG, total_steps=200, quiet=True)
+    train_random_policy(whole, seed=3, steps=200)
+
+    broken = Run(tmp_path / "broken", CONFIG, total_steps=200, quiet=True)
+    with pytest.raises(Interrupt):
+        train_random_policy(broken, seed=3, steps=200, interrupt_at_step=120)  # mid-episode 3
+    torch.manual_seed(12345)  # the resumed process starts with other global RNG state
+    assert len(_read(tmp_path / "broken" / "metrics.csv")) == 2
+    resumed = Run(tmp_path / "broken", CONFIG, total_steps=200, quiet=True, resume=True)
+    train_random_policy(resumed, seed=3, steps=200)
+    assert _read(tmp_path / "broken" / "metrics.csv") == _read(tmp_path / "whole" / "metrics.csv")
+
+
+def test_existing_run_is_not_overwritten_and_resume_checks_config(tmp_path):
+    run = Run(tmp_path / "r", CONFIG, total_steps=100, quiet=True)
+    train_random_policy(run, seed=3, steps=100)
+    with pytest.raises(UserError, match="already holds a run"):
+        Run(tmp_path / "r", CONFIG, total_steps=100, quiet=True)
+    other = {**CONFIG, "run": {**CONFIG["run"], "seed": 4}}
+    with pytest.raises(UserError, match="run.seed"):
+        Run(tmp_path / "r", other, total_steps=100, quiet=True, resume=True)
+    longer = {**CONFIG, "run": {**CONFIG["run"], "steps": 400}}
+    Run(tmp_path / "r", longer, total_steps=400, quiet=True, resume=True)  # only steps may change
+    with pytest.raises(UserError, match="no checkpoint"):
+        Run(tmp_path / "empty", CONFIG, total_steps=100, quiet=True, resume=True)
+
+
+def test_episode_seeds_differ_and_repeat():
+    assert episode_seed(0, 0) == episode_seed(0, 0)
+    assert len({episode_seed(s, e) for s in range(3) for e in range(50)}) == 150
