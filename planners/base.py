@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from mbrl_zoo.errors import UserError
+
 Objective = Callable[[torch.Tensor], torch.Tensor]
 """``objective(actions (N, H, A)) -> (N,)`` returns to maximise; NaN/inf rank last."""
 Callback = Callable[[int, dict[str, Any]], None]
@@ -27,6 +29,49 @@ class Planner:
         self.action_low = torch.as_tensor(action_low, dtype=torch.float32)
         self.action_high = torch.as_tensor(action_high, dtype=torch.float32)
         self.horizon = int(horizon)
+        if self.action_low.ndim != 1 or self.action_low.shape != self.action_high.shape:
+            raise UserError(
+                f"action bounds must both have shape (A,); got low {tuple(self.action_low.shape)} "
+                f"and high {tuple(self.action_high.shape)}."
+            )
+        if not bool((self.action_low < self.action_high).all()):
+            raise UserError(
+                f"every action_low must be below action_high; got low {self.action_low.tolist()} "
+                f"and high {self.action_high.tolist()}."
+            )
+        if self.horizon < 1:
+            raise UserError(f"horizon must be a positive integer, got {horizon!r}.")
+
+    @property
+    def midpoint(self) -> torch.Tensor:
+        """Centre of the action box (A,)."""
+        return (self.action_low + self.action_high) / 2
+
+    @property
+    def half_range(self) -> torch.Tensor:
+        """Half the width of the action box (A,); standard deviations are given in these units."""
+        return (self.action_high - self.action_low) / 2
+
+    def to(self, device: torch.device | str) -> "Planner":
+        """Move the bounds (and so every sample the planner draws) to ``device``; returns self."""
+        self.action_low = self.action_low.to(device)
+        self.action_high = self.action_high.to(device)
+        return self
+
+    def initial_mean(self, init_mean: torch.Tensor | None) -> torch.Tensor:
+        """The sequence (H, A) a search starts from: ``init_mean`` clipped to the bounds, or the
+        box midpoint at every step when it is None."""
+        if init_mean is None:
+            return self.midpoint.expand(self.horizon, -1).clone()
+        init = torch.as_tensor(init_mean, dtype=self.action_low.dtype, device=self.action_low.device)
+        expected = (self.horizon, self.action_low.shape[0])
+        if tuple(init.shape) != expected:
+            raise UserError(f"init_mean has shape {tuple(init.shape)}; expected (horizon, act_dim) = {expected}.")
+        return torch.maximum(torch.minimum(init, self.action_high), self.action_low)
+
+    def clip(self, actions: torch.Tensor) -> torch.Tensor:
+        """``actions`` (..., A) clipped into the bounds, in place."""
+        return torch.clamp_(actions, self.action_low, self.action_high)
 
     def plan(
         self,
@@ -42,3 +87,49 @@ class Planner:
 def finite_or_worst(returns: torch.Tensor) -> torch.Tensor:
     """Replace NaN and +-inf returns (N,) by -inf so that they rank last, never first."""
     return torch.where(torch.isfinite(returns), returns, torch.full_like(returns, -torch.inf))
+
+
+class BestSoFar:
+    """The best finite-return candidate seen across the iterations of one search.
+
+    ``actions`` is (H, A) or None while no candidate had a finite return; ``value`` is its return.
+    """
+
+    def __init__(self) -> None:
+        self.actions: torch.Tensor | None = None
+        self.value = -float("inf")
+
+    def update(self, candidates: torch.Tensor, returns: torch.Tensor) -> None:
+        """Consider ``candidates`` (N, H, A) with ``returns`` (N,) already passed through
+        :func:`finite_or_worst`."""
+        value, index = returns.max(0)
+        value = float(value)
+        if value > self.value:
+            self.value = value
+            self.actions = candidates[index].detach().clone()
+
+
+def iteration_stats(returns: torch.Tensor, elite_returns: torch.Tensor, best: BestSoFar, **extra: float) -> dict:
+    """Per-iteration statistics for a :data:`Callback`: ``best`` (best so far), ``iteration_best``,
+    ``elite_mean`` and ``mean`` (over finite returns), ``nonfinite`` (count) and ``population``,
+    plus ``extra``. ``returns`` (N,) and ``elite_returns`` (K,) come from :func:`finite_or_worst`."""
+    finite = torch.isfinite(returns)
+    finite_elites = elite_returns[torch.isfinite(elite_returns)]
+    return {
+        "best": best.value,
+        "iteration_best": float(returns.max()),
+        "elite_mean": float(finite_elites.mean()) if finite_elites.numel() else -float("inf"),
+        "mean": float(returns[finite].mean()) if bool(finite.any()) else -float("inf"),
+        "nonfinite": int((~finite).sum()),
+        "population": int(returns.shape[0]),
+        **extra,
+    }
+
+
+def mean_or_best(objective: Objective, mean: torch.Tensor, best: BestSoFar) -> torch.Tensor:
+    """Return the distribution mean (H, A) that a CEM/MPPI search ends on, unless its return is
+    not finite: then the best finite candidate seen (the mean itself was never evaluated, and may
+    lie in a NaN region surrounded by good candidates). Costs one objective row."""
+    if best.actions is None or bool(torch.isfinite(objective(mean.unsqueeze(0))).all()):
+        return mean
+    return best.actions
