@@ -20,6 +20,8 @@ RewardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """``reward_fn(obs (B, O), act (B, A), next_obs (B, O)) -> (B,)``."""
 TerminationFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """``termination_fn(obs (B, O), act (B, A), next_obs (B, O)) -> (B,) bool``."""
+StateFromObs = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``state_from_obs(obs (O,)) -> (qpos (nq,), qvel (nv,))`` of a MuJoCo env."""
 
 
 def never_terminates(obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
@@ -34,6 +36,13 @@ class TaskSpec:
     ``reward_fn`` may be ``None`` for a task whose reward the model must learn. ``angle_dims``
     lists observation dimensions that are angles, which learned models may encode as sin/cos.
     ``episode_length`` is the time limit applied by :meth:`make_env`.
+
+    ``state_from_obs`` is given only for MuJoCo tasks whose observation determines the full
+    simulator state: ``env.unwrapped.set_state(*spec.state_from_obs(obs))`` puts the simulator
+    back in the state ``obs`` was observed in, so that stepping it from there reproduces the
+    real transition (an oracle dynamics model resets the simulator this way). Quantities the
+    simulator derives rather than stores (contact forces in Ant's observation) are recomputed by
+    the next step. It is ``None`` where the observation leaves part of the state out or clips it.
     """
 
     name: str
@@ -44,6 +53,7 @@ class TaskSpec:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     angle_dims: tuple[int, ...] = ()
     description: str = ""
+    state_from_obs: StateFromObs | None = None
 
     @property
     def summary(self) -> str:

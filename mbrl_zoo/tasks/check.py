@@ -1,0 +1,166 @@
+"""Hold a task's ``reward_fn`` and ``termination_fn`` to its real environment.
+
+:func:`check_task` steps the env with uniformly random actions from seeded resets, then scores
+every recorded transition with the task's functions in one float64 batch and compares.
+
+One adjustment for MuJoCo envs: ``mj_step`` leaves body and site positions (``xpos``,
+``site_xpos``) at its last intermediate stage, not at the new state. Ant-v5 reads its torso
+position there for the forward velocity, InvertedDoublePendulum-v5 its tip there, so their own
+reward lags the state they return by part of a physics substep (Ant's by 1e-3 typically, up to
+0.1), which no function of the observed transition can reproduce. The check therefore brings
+those positions up to date after every step (``mj_kinematics``): the simulated trajectory is
+unchanged bit for bit, and the env's reward formula is evaluated at the state it reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+import torch
+from gymnasium.envs.mujoco import MujocoEnv
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.tasks.spec import TaskSpec
+from mbrl_zoo.types import Batch
+
+REWARD_TOLERANCE = 1e-4
+"""Largest absolute reward error a task may have and pass."""
+EPISODES = 5
+"""The transitions are spread over at least this many episodes (each at most 1/EPISODES of them)."""
+TERMINAL_SEARCH_FACTOR = 10
+"""Where no transition terminated, further whole episodes run, up to this many times the requested
+transitions in all, until one does: a termination_fn that never fires is then held to an env
+that can end (whether an env can end is learned by trying, not from the task's own claim)."""
+
+
+@dataclass(frozen=True)
+class TaskCheck:
+    """What :func:`check_task` found for one task.
+
+    ``max_reward_error`` is the largest ``|reward_fn - env reward|`` (``None`` when the task has no
+    ``reward_fn``); ``termination_mismatches`` counts transitions where ``termination_fn``
+    disagrees with the env's ``terminated``; ``terminations`` counts the env's terminal
+    transitions among the ``transitions`` compared.
+    """
+
+    name: str
+    transitions: int
+    max_reward_error: float | None
+    termination_mismatches: int
+    ok: bool
+    terminations: int
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.ok else "FAILED"
+        if self.max_reward_error is None:
+            reward = "reward not checked (no reward_fn)"
+        else:
+            reward = f"max reward error {self.max_reward_error:.2e} (tolerance {REWARD_TOLERANCE:.0e})"
+        return (
+            f"{self.name}: {verdict}: {self.transitions} transitions ({self.terminations} terminal), "
+            f"{reward}, {self.termination_mismatches} termination mismatches"
+        )
+
+
+def _update_positions_after_each_step(env: MujocoEnv) -> None:
+    """Make ``env`` recompute body and site positions at the new state after every step."""
+    step_simulation = env._step_mujoco_simulation
+
+    def step_and_update_positions(ctrl: np.ndarray, n_frames: int) -> None:
+        step_simulation(ctrl, n_frames)
+        mujoco.mj_kinematics(env.model, env.data)
+
+    env._step_mujoco_simulation = step_and_update_positions
+
+
+def record_random_transitions(spec: TaskSpec, transitions: int, seed: int = 0) -> Batch:
+    """Step ``spec``'s env with uniformly random actions: a float64 :class:`Batch` (N, ...).
+
+    The ``transitions`` are spread over at least ``EPISODES`` episodes; episode ``k`` resets with
+    seed ``seed + k``. If none terminated, further whole episodes run, up to
+    ``TERMINAL_SEARCH_FACTOR * transitions`` transitions in all, until one does (so N may exceed
+    ``transitions``). Positions are kept current as described in the module docstring.
+    """
+    env = spec.make_env()
+    steps_per_episode = max(1, math.ceil(transitions / EPISODES))
+    budget = transitions * TERMINAL_SEARCH_FACTOR
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, bool, bool]] = []
+    terminal_seen = False
+    episode = 0
+    try:
+        if isinstance(env.unwrapped, MujocoEnv):
+            _update_positions_after_each_step(env.unwrapped)
+        env.action_space.seed(seed)
+        while len(rows) < transitions or (not terminal_seen and len(rows) < budget):
+            if len(rows) < transitions:
+                steps = min(steps_per_episode, transitions - len(rows))
+            else:
+                steps = budget - len(rows)
+            obs, _ = env.reset(seed=seed + episode)
+            episode += 1
+            for _ in range(steps):
+                act = env.action_space.sample()
+                next_obs, reward, terminated, truncated, _ = env.step(act)
+                rows.append((obs, act, next_obs, float(reward), bool(terminated), bool(truncated)))
+                terminal_seen |= bool(terminated)
+                if terminated or truncated:
+                    break
+                obs = next_obs
+    finally:
+        env.close()
+
+    def stacked(column: int) -> torch.Tensor:
+        return torch.as_tensor(np.stack([np.asarray(row[column], dtype=np.float64) for row in rows]))
+
+    def flags(column: int) -> torch.Tensor:
+        return torch.tensor([row[column] for row in rows], dtype=torch.bool)
+
+    return Batch(stacked(0), stacked(1), stacked(2), stacked(3), flags(4), flags(5))
+
+
+def _checked_output(spec: TaskSpec, what: str, output: torch.Tensor, rows: int) -> torch.Tensor:
+    """``output`` of ``spec.<what>`` if it is a (rows,) tensor, else UserError."""
+    if not isinstance(output, torch.Tensor) or output.shape != (rows,):
+        shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+        raise UserError(
+            f"task {spec.name!r}: {what}(obs, act, next_obs) returned {shape} for a batch of {rows} "
+            f"transitions; expected a tensor of shape ({rows},)."
+        )
+    return output
+
+
+def check_task(spec: TaskSpec, transitions: int = 500, seed: int = 0) -> TaskCheck:
+    """Compare ``spec.reward_fn`` and ``spec.termination_fn`` with the real env.
+
+    Records random-action transitions with :func:`record_random_transitions` (terminal ones
+    included where the task can terminate), evaluates both functions on them as one float64
+    batch (obs (N, O), act (N, A), next_obs (N, O)), and passes iff the largest absolute reward
+    error is at most ``REWARD_TOLERANCE`` and every termination matches. A task without
+    ``reward_fn`` is checked for termination only. Functions that return anything but an (N,)
+    tensor raise UserError.
+    """
+    if transitions < 1:
+        raise UserError(f"check_task needs transitions >= 1, got {transitions}.")
+    batch = record_random_transitions(spec, transitions, seed)
+    rows = len(batch)
+    with torch.no_grad():
+        predicted_terminated = spec.termination_fn(batch.obs, batch.act, batch.next_obs)
+        predicted_terminated = _checked_output(spec, "termination_fn", predicted_terminated, rows)
+        mismatches = int((predicted_terminated.bool() != batch.terminated).sum())
+        max_reward_error = None
+        if spec.reward_fn is not None:
+            predicted_reward = spec.reward_fn(batch.obs, batch.act, batch.next_obs)
+            predicted_reward = _checked_output(spec, "reward_fn", predicted_reward, rows)
+            max_reward_error = float((predicted_reward.double() - batch.rew).abs().max())
+    reward_ok = max_reward_error is None or max_reward_error <= REWARD_TOLERANCE
+    return TaskCheck(
+        name=spec.name,
+        transitions=rows,
+        max_reward_error=max_reward_error,
+        termination_mismatches=mismatches,
+        ok=reward_ok and mismatches == 0,
+        terminations=int(batch.terminated.sum()),
+    )

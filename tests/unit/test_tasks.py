@@ -1,0 +1,179 @@
+"""The task library: every task agrees with its env, and the checks catch what they should."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import textwrap
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.registry import TASKS
+from mbrl_zoo.tasks import TaskSpec, cartpole, check_task, get_task, library
+from mbrl_zoo.tasks.check import record_random_transitions
+from mbrl_zoo.tasks.spec import never_terminates
+
+TASK_NAMES = TASKS.names()
+WITH_STATE_FROM_OBS = [name for name in TASK_NAMES if get_task(name).state_from_obs is not None]
+
+
+def test_the_library_registers_all_twelve_tasks():
+    expected = {
+        "InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Reacher-v5", "Pusher-v5", "Swimmer-v5",
+        "HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Pendulum-v1",
+        "cartpole-balance", "cartpole-swingup",
+    }
+    assert expected <= set(TASK_NAMES)
+    assert all(get_task(name).description for name in expected)
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_every_task_agrees_with_its_env(name):
+    spec = get_task(name)
+    result = check_task(spec)
+    assert result.ok, str(result)
+    if spec.termination_fn is not never_terminates:
+        assert result.terminations > 0, f"{name}: the check saw no terminal transition"
+
+
+def test_a_wrong_reward_is_reported():
+    spec = get_task("HalfCheetah-v5")
+    off_by_a_bit = dataclasses.replace(
+        spec, reward_fn=lambda obs, act, next_obs: library.half_cheetah_reward(obs, act, next_obs) + 0.01
+    )
+    result = check_task(off_by_a_bit, transitions=50)
+    assert not result.ok
+    assert result.max_reward_error == pytest.approx(0.01, abs=1e-6)
+    assert "FAILED" in str(result) and "1.00e-02" in str(result)
+
+
+def test_a_wrong_termination_is_reported():
+    never_falls = dataclasses.replace(get_task("Hopper-v5"), termination_fn=never_terminates)
+    result = check_task(never_falls, transitions=100)
+    assert not result.ok
+    assert result.termination_mismatches == result.terminations > 0
+
+
+def test_a_badly_shaped_output_is_a_user_error():
+    summed = dataclasses.replace(
+        get_task("Swimmer-v5"), reward_fn=lambda obs, act, next_obs: library.swimmer_reward(obs, act, next_obs).sum()
+    )
+    with pytest.raises(UserError, match=r"reward_fn.*returned \(\) for a batch of (\d+) .*shape \(\1,\)"):
+        check_task(summed, transitions=20)
+
+
+def test_a_task_without_reward_fn_is_checked_for_termination_only():
+    hopper = get_task("Hopper-v5")
+    learned_reward = TaskSpec(name="hopper-learned-reward", env_id="Hopper-v5", reward_fn=None,
+                              termination_fn=library.hopper_termination, env_kwargs=hopper.env_kwargs)
+    result = check_task(learned_reward, transitions=100)
+    assert result.ok and result.max_reward_error is None
+    assert "reward not checked" in str(result)
+
+
+def test_an_unknown_task_name_lists_the_valid_names_and_the_closest():
+    with pytest.raises(UserError) as error:
+        get_task("HalfCheetah-v4")
+    message = str(error.value)
+    assert "Did you mean 'HalfCheetah-v5'?" in message
+    assert all(name in message for name in TASK_NAMES)
+
+
+def test_an_unknown_env_id_is_a_user_error():
+    spec = TaskSpec(name="typo", env_id="HalfCheetha-v5", reward_fn=library.half_cheetah_reward)
+    with pytest.raises(UserError, match="HalfCheetha-v5"):
+        spec.make_env()
+    with pytest.raises(UserError, match="HalfCheetha-v5"):
+        check_task(spec)
+
+
+def _first_literal_block(doc: str) -> str:
+    """The code of the first ``::`` block of a docstring."""
+    after = doc.split("::\n", 1)[1].splitlines()
+    block = itertools.takewhile(lambda line: not line.strip() or line.startswith("    "), after)
+    return textwrap.dedent("\n".join(block))
+
+
+def test_the_documented_way_to_bring_any_gymnasium_env_works(capsys):
+    """Runs the example of the library's module docstring as written."""
+    try:
+        exec(_first_literal_block(library.__doc__), {})
+        assert "mountain-car: ok" in capsys.readouterr().out
+        assert get_task("mountain-car").env_id == "MountainCarContinuous-v0"
+    finally:
+        if "mountain-car" in TASKS:
+            TASKS.remove("mountain-car")
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_functions_are_batched_and_keep_float32(name):
+    spec = get_task(name)
+    batch = record_random_transitions(spec, transitions=8, seed=1)
+    obs, act, next_obs = (x.float() for x in (batch.obs, batch.act, batch.next_obs))
+    done = spec.termination_fn(obs, act, next_obs)
+    assert done.shape == (len(batch),) and done.dtype == torch.bool
+    reward = spec.reward_fn(obs, act, next_obs)
+    assert reward.shape == (len(batch),) and reward.dtype == torch.float32
+    torch.testing.assert_close(reward.double(), batch.rew, atol=1e-3, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["Pendulum-v1", "cartpole-swingup"])
+def test_rewards_clip_actions_as_the_env_does(name):
+    spec = get_task(name)
+    env = spec.make_env()
+    obs, _ = env.reset(seed=0)
+    too_big = env.action_space.high * 5
+    next_obs, reward, *_ = env.step(too_big)
+    as_batch = [torch.as_tensor(np.asarray(x, dtype=np.float64))[None] for x in (obs, too_big, next_obs)]
+    assert spec.reward_fn(*as_batch).item() == pytest.approx(reward, abs=1e-5)
+
+
+# Dims of the observation that are a function of (qpos, qvel) right after set_state: Ant's contact
+# forces are only recomputed by a step.
+OBS_DIMS_SET_BY_STATE = {"Ant-v5": slice(0, library.ANT_NQ + library.ANT_NV)}
+
+
+@pytest.mark.parametrize("name", WITH_STATE_FROM_OBS)
+def test_state_from_obs_round_trips(name):
+    spec = get_task(name)
+    real, replay = spec.make_env(), spec.make_env()
+    real.action_space.seed(0)
+    obs, _ = real.reset(seed=0)
+    replay.reset(seed=1)
+    for _ in range(5):
+        act = real.action_space.sample()
+        replay.unwrapped.set_state(*spec.state_from_obs(obs))
+        dims = OBS_DIMS_SET_BY_STATE.get(name, slice(None))
+        # Reacher's fingertip offset comes from positions mj_step leaves at its last RK4 stage.
+        np.testing.assert_allclose(replay.unwrapped._get_obs()[dims], obs[dims], atol=1e-5)
+        next_obs, *_ = real.step(act)
+        replayed_next_obs, *_ = replay.step(act)
+        np.testing.assert_allclose(replayed_next_obs, next_obs, atol=1e-9)
+        obs = next_obs
+
+
+def test_state_from_obs_is_given_exactly_where_the_observation_holds_the_state():
+    assert set(WITH_STATE_FROM_OBS) == {
+        "InvertedPendulum-v5", "Reacher-v5", "Swimmer-v5", "HalfCheetah-v5", "Ant-v5",
+        "cartpole-balance", "cartpole-swingup",
+    }
+
+
+def test_cartpole_swingup_starts_hanging_down_and_balance_upright():
+    swingup, balance = get_task("cartpole-swingup").make_env(), get_task("cartpole-balance").make_env()
+    for seed in range(10):
+        x, theta, *_ = swingup.reset(seed=seed)[0]
+        assert np.cos(theta) < -0.9 and abs(x) < 0.5
+        x, theta, *_ = balance.reset(seed=seed)[0]
+        assert abs(theta) <= 0.05 and abs(x) <= 0.05
+    assert get_task("cartpole-swingup").action_bounds()[1] == pytest.approx([cartpole.ACTION_LIMIT])
+
+
+def test_cartpole_registration_is_idempotent():
+    cartpole.register_envs()
+    assert gym.spec(cartpole.SWINGUP_ID).max_episode_steps == 200
+    assert gym.spec(cartpole.BALANCE_ID).kwargs == {"swing_up": False}
