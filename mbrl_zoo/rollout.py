@@ -144,10 +144,11 @@ def make_objective(
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """A planner objective ``actions (N, H, A) -> returns (N,)``: :func:`rollout_returns` from ``obs``.
 
-    ``obs`` (O,) (array or tensor) is converted once to a float32 tensor. ``reward_fn=None`` uses
-    the model's learned reward head (``model.reward_fn``); ``termination_fn=None`` uses the model's
-    learned ``termination_fn`` when it has one, else never terminates. The rollout runs under
-    ``torch.inference_mode()`` unless ``differentiable`` (for the gradient planner).
+    ``obs`` (O,) (array or tensor) is converted once to a float32 tensor. ``reward_fn=None`` (a
+    task without a known reward) uses the model's learned reward head ``model.reward_fn``;
+    ``termination_fn=None`` never terminates (pass ``model.termination_fn`` for a learned one).
+    The rollout runs under ``torch.inference_mode()`` unless ``differentiable`` (for the gradient
+    planner).
     """
     if reward_fn is None:
         reward_fn = getattr(model, "reward_fn", None)
@@ -156,8 +157,6 @@ def make_objective(
                 f"no reward function: the task gives none and model {type(model).__name__} has no learned "
                 "reward head (a reward_fn method); pass reward_fn= or use a model that learns rewards."
             )
-    if termination_fn is None:
-        termination_fn = getattr(model, "termination_fn", None)
     if propagation not in PROPAGATIONS:
         raise UserError(f"unknown propagation {propagation!r}; expected one of {', '.join(PROPAGATIONS)}.")
     obs0 = torch.as_tensor(obs, dtype=torch.float32)
