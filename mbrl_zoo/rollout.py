@@ -94,6 +94,9 @@ def rollout_returns(
         if propagation == "tsinf":
             particle = torch.arange(per_candidate, device=device).repeat(num)
             member = members[particle % members.shape[0]]
+        else:
+            # Members cycled over the rows (equal shares), shuffled afresh at every step.
+            shares = members.repeat(-(-rows // members.shape[0]))[:rows]
 
     returns = torch.zeros(rows, dtype=actions.dtype, device=device)
     alive = None
@@ -104,7 +107,7 @@ def rollout_returns(
             next_obs = model.mean(obs, act)
         else:
             if propagation == "ts1":
-                member = members[torch.randperm(rows, generator=generator, device=device) % members.shape[0]]
+                member = shares[torch.randperm(rows, generator=generator, device=device)]
             next_obs = model.sample(obs, act, member, generator)
         if t == 0 and tuple(next_obs.shape) != (rows, obs0.shape[0]):
             raise UserError(
