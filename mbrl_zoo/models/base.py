@@ -7,9 +7,14 @@ implements them is accepted everywhere.
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import torch
 from torch import nn
 
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.registry import MODELS
 from mbrl_zoo.types import Batch
 
 
@@ -30,6 +35,12 @@ class DynamicsModel(nn.Module):
     ensemble_size: int = 1
     deterministic: bool = False
     """True when the predictive distribution is a point mass (``sample`` equals ``mean``)."""
+
+    @property
+    def elites(self) -> torch.Tensor:
+        """(K,) long: the members worth propagating (the best on held-out data after a fit; all E
+        by default). Planners spread particles over ``elites`` and pass them as ``member``."""
+        return torch.arange(self.ensemble_size)
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """Training loss on ``batch`` (tensors (B, ...), or (E, B, ...) with one bootstrap batch per
@@ -57,15 +68,52 @@ class DynamicsModel(nn.Module):
         raise NotImplementedError
 
 
-def check_prediction(model: DynamicsModel, name: str, out: torch.Tensor, rows: int) -> torch.Tensor:
-    """Raise a clear UserError when ``model.name`` returned a shape other than (rows, obs_dim)."""
-    from mbrl_zoo.errors import UserError
-
-    expected = (rows, model.obs_dim)
+def check_prediction(model: DynamicsModel, name: str, out: torch.Tensor, rows: int,
+                     members: int | None = None) -> torch.Tensor:
+    """Raise a clear UserError when ``model.name`` returned a shape other than (rows, obs_dim),
+    or (members, rows, obs_dim) when ``members`` is given (``predict``)."""
+    expected = (rows, model.obs_dim) if members is None else (members, rows, model.obs_dim)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise UserError(
             f"model {type(model).__name__}.{name} returned shape {got}; expected {expected} "
-            "(batch rows x obs_dim). See mbrl_zoo.models.base.DynamicsModel for the contract."
+            f"({'members x ' if members is not None else ''}batch rows x obs_dim). "
+            "See mbrl_zoo.models.base.DynamicsModel for the contract."
         )
+    if not torch.isfinite(out).all():
+        raise UserError(f"model {type(model).__name__}.{name} returned non-finite values (NaN or inf).")
     return out
+
+
+def validate_model(model: DynamicsModel, rows: int = 4, generator: torch.Generator | None = None) -> None:
+    """Run one tiny random batch through the contract (``predict``, ``mean``, ``sample`` with and
+    without ``member``, ``loss``) and raise a UserError naming the first method that breaks it."""
+    for attribute in ("obs_dim", "act_dim", "ensemble_size"):
+        if not isinstance(getattr(model, attribute, None), int):
+            raise UserError(f"model {type(model).__name__} must have an int attribute {attribute!r}.")
+    obs = torch.randn(rows, model.obs_dim, generator=generator)
+    act = torch.rand(rows, model.act_dim, generator=generator) * 2 - 1
+    member = model.elites[torch.arange(rows) % model.elites.numel()]
+    with torch.no_grad():
+        mean, var = model.predict(obs, act)
+        check_prediction(model, "predict (mean)", mean, rows, model.ensemble_size)
+        check_prediction(model, "predict (variance)", var, rows, model.ensemble_size)
+        check_prediction(model, "mean", model.mean(obs, act), rows)
+        check_prediction(model, "mean(member=...)", model.mean(obs, act, member), rows)
+        check_prediction(model, "sample", model.sample(obs, act, generator=generator), rows)
+        check_prediction(model, "sample(member=...)", model.sample(obs, act, member, generator), rows)
+    if any(p.requires_grad for p in model.parameters()):
+        batch = Batch(obs, act, obs + 0.1, torch.zeros(rows), torch.zeros(rows, dtype=torch.bool),
+                      torch.zeros(rows, dtype=torch.bool))
+        loss, info = model.loss(batch)
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0 or not isinstance(info, dict):
+            raise UserError(f"model {type(model).__name__}.loss must return (scalar tensor, dict of floats); "
+                            f"got ({type(loss).__name__} of shape {getattr(loss, 'shape', None)}, {type(info).__name__}).")
+
+
+def build_model(name: str, obs_dim: int, act_dim: int, task: Any = None, **settings: Any) -> DynamicsModel:
+    """Build the registered model ``name`` for these dimensions; ``task`` goes to models that take
+    one (angle dims, the simulator). Unknown names and settings raise UserError."""
+    entry = MODELS.get(name)
+    extra = {"task": task} if "task" in inspect.signature(entry.obj).parameters else {}
+    return entry.obj(obs_dim=obs_dim, act_dim=act_dim, **extra, **settings)

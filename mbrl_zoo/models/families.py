@@ -1,0 +1,202 @@
+"""The registered learned models: one likelihood family each on the shared ensemble MLP.
+
+Every family works in standardised target units (see :class:`~mbrl_zoo.models.mlp.MLPDynamics`);
+parameters have leading dims (members, rows) during training and (rows,) when routed per row.
+Any of them becomes a bootstrap ensemble with ``ensemble_size=E``; ``pe`` is the PETS default
+(Chua et al. 2018): Gaussian, 7 members, 5 elites, delta targets, standardisation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from mbrl_zoo.models.mlp import MLPDynamics, MLPSettings, Params
+from mbrl_zoo.registry import register_model
+
+LOG_2PI = math.log(2 * math.pi)
+LEARNED = {"learned", "ensemble", "differentiable"}
+
+
+@register_model("deterministic", tags=LEARNED)
+class DeterministicMLP(MLPDynamics):
+    """Deterministic MLP trained with mean squared error (Nagabandi et al. 2018)."""
+
+    deterministic = True
+    has_likelihood = False
+
+    def head_size(self, dim: int) -> int:
+        return dim
+
+    def _distribution(self, raw: torch.Tensor, members: torch.Tensor | None) -> Params:
+        return (raw,)
+
+    def _mean(self, params: Params) -> torch.Tensor:
+        return params[0]
+
+    def _variance(self, params: Params) -> torch.Tensor:
+        return torch.zeros_like(params[0])
+
+    def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
+        return params[0]
+
+    def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
+        return (params[0] - target).square().sum(dim=-1)
+
+
+@register_model("gaussian", tags=LEARNED | {"probabilistic"})
+class GaussianMLP(MLPDynamics):
+    """Diagonal Gaussian MLP: mean and soft-bounded log-variance heads, Gaussian NLL
+    (the probabilistic network of PETS, Chua et al. 2018)."""
+
+    def head_size(self, dim: int) -> int:
+        return 2 * dim
+
+    def _distribution(self, raw: torch.Tensor, members: torch.Tensor | None) -> Params:
+        mean, log_var = raw.chunk(2, dim=-1)
+        return mean, self.bounds(log_var, members)
+
+    def _mean(self, params: Params) -> torch.Tensor:
+        return params[0]
+
+    def _variance(self, params: Params) -> torch.Tensor:
+        return params[1].exp()
+
+    def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
+        mean, log_var = params
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean + (0.5 * log_var).exp() * noise
+
+    def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
+        mean, log_var = params
+        return 0.5 * ((target - mean).square() * (-log_var).exp() + log_var + LOG_2PI).sum(dim=-1)
+
+
+@dataclass(frozen=True)
+class PESettings(MLPSettings):
+    """PETS defaults (Chua et al. 2018; mbrl-lib's cart-pole config): 7 members, 5 elites."""
+
+    ensemble_size: int = 7
+    num_elites: int | None = 5
+
+
+@register_model("pe", tags=LEARNED | {"probabilistic"})
+class ProbabilisticEnsemble(GaussianMLP):
+    """Probabilistic ensemble of PETS: Gaussian MLPs, E=7 with 5 elites, delta targets,
+    standardisation, 4x200 SiLU (Chua et al. 2018)."""
+
+    Config = PESettings
+
+
+@register_model("laplace", tags=LEARNED | {"probabilistic"})
+class LaplaceMLP(GaussianMLP):
+    """Diagonal Laplace MLP: the Gaussian's heads (location, soft-bounded log-variance with
+    variance = 2 b^2) under a Laplace NLL, i.e. heavier tails and an L1-like fit of the mean."""
+
+    @staticmethod
+    def _scale(log_var: torch.Tensor) -> torch.Tensor:
+        return (0.5 * (log_var - math.log(2.0))).exp()
+
+    def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
+        loc, log_var = params
+        u = torch.rand(loc.shape, generator=generator, dtype=loc.dtype, device=loc.device)
+        u = u.clamp(1e-7, 1 - 1e-7) - 0.5
+        return loc - self._scale(log_var) * u.sign() * torch.log1p(-2 * u.abs())
+
+    def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
+        loc, log_var = params
+        scale = self._scale(log_var)
+        return ((target - loc).abs() / scale + torch.log(2 * scale)).sum(dim=-1)
+
+
+@dataclass(frozen=True)
+class MixtureSettings(MLPSettings):
+    """Settings of :class:`MixtureMLP`."""
+
+    components: int = 5
+    """Gaussian components per member."""
+
+
+@register_model("mixture", tags=LEARNED | {"probabilistic"})
+class MixtureMLP(MLPDynamics):
+    """Mixture density network: M diagonal Gaussians with soft-bounded log-variances and mixing
+    weights per row (Bishop 1994), for multi-modal next states."""
+
+    Config = MixtureSettings
+
+    def head_size(self, dim: int) -> int:
+        return self.config.components * (1 + 2 * dim)
+
+    def _distribution(self, raw: torch.Tensor, members: torch.Tensor | None) -> Params:
+        m, d = self.config.components, self.target_dim
+        log_weight = F.log_softmax(raw[..., :m], dim=-1)
+        mean = raw[..., m: m + m * d].unflatten(-1, (m, d))
+        log_var = self.bounds(raw[..., m + m * d:].unflatten(-1, (m, d)), members)
+        return log_weight, mean, log_var
+
+    def _mean(self, params: Params) -> torch.Tensor:
+        log_weight, mean, _ = params
+        return (log_weight.exp().unsqueeze(-1) * mean).sum(dim=-2)
+
+    def _variance(self, params: Params) -> torch.Tensor:
+        log_weight, mean, log_var = params
+        weight = log_weight.exp().unsqueeze(-1)
+        second_moment = (weight * (log_var.exp() + mean.square())).sum(dim=-2)
+        return second_moment - self._mean(params).square()
+
+    def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
+        log_weight, mean, log_var = params
+        pick = torch.multinomial(log_weight.exp().reshape(-1, log_weight.shape[-1]), 1, generator=generator)
+        pick = pick.view(*log_weight.shape[:-1], 1, 1).expand(*mean.shape[:-2], 1, mean.shape[-1])
+        mean, log_var = mean.gather(-2, pick).squeeze(-2), log_var.gather(-2, pick).squeeze(-2)
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean + (0.5 * log_var).exp() * noise
+
+    def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
+        log_weight, mean, log_var = params
+        sq = (target.unsqueeze(-2) - mean).square() * (-log_var).exp()
+        component_ll = -0.5 * (sq + log_var + LOG_2PI).sum(dim=-1)
+        return -torch.logsumexp(log_weight + component_ll, dim=-1)
+
+
+@register_model("fullcov-gaussian", tags=LEARNED | {"probabilistic"})
+class FullCovGaussianMLP(MLPDynamics):
+    """Gaussian with a full covariance ``L L^T`` per row: a mean head and a Cholesky factor L whose
+    diagonal is a soft-bounded log-variance and whose strict lower triangle is free, so that
+    correlated errors across state dims are modelled (cf. Chua et al. 2018, who keep it diagonal)."""
+
+    def __init__(self, obs_dim: int, act_dim: int, task: Any = None, **settings: Any):
+        super().__init__(obs_dim, act_dim, task, **settings)
+        rows, cols = torch.tril_indices(self.target_dim, self.target_dim, offset=-1)
+        self.register_buffer("_lower", rows * self.target_dim + cols, persistent=False)
+
+    def head_size(self, dim: int) -> int:
+        return dim + dim * (dim + 1) // 2
+
+    def _distribution(self, raw: torch.Tensor, members: torch.Tensor | None) -> Params:
+        d = self.target_dim
+        mean, log_var, lower = raw[..., :d], raw[..., d: 2 * d], raw[..., 2 * d:]
+        std = (0.5 * self.bounds(log_var, members)).exp()
+        flat = raw.new_zeros(*raw.shape[:-1], d * d)
+        flat[..., self._lower] = lower
+        return mean, torch.diag_embed(std) + flat.unflatten(-1, (d, d))
+
+    def _mean(self, params: Params) -> torch.Tensor:
+        return params[0]
+
+    def _variance(self, params: Params) -> torch.Tensor:
+        return params[1].square().sum(dim=-1)
+
+    def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
+        mean, chol = params
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean + (chol @ noise.unsqueeze(-1)).squeeze(-1)
+
+    def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
+        mean, chol = params
+        white = torch.linalg.solve_triangular(chol, (target - mean).unsqueeze(-1), upper=False).squeeze(-1)
+        log_det = chol.diagonal(dim1=-2, dim2=-1).log().sum(dim=-1)
+        return 0.5 * (white.square().sum(dim=-1) + target.shape[-1] * LOG_2PI) + log_det

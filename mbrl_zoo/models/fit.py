@@ -1,0 +1,194 @@
+"""One training function for every learned dynamics model.
+
+``fit`` needs only the contract (``loss``, ``predict``, ``ensemble_size``): a student's model gets
+held-out evaluation, early stopping, bootstrap resampling and elite selection for free. Models
+that have them also get ``update_normalizers(train)``, ``nll(holdout)`` and ``set_elites(...)``.
+The recipe follows PETS (Chua et al. 2018) as implemented in mbrl-lib (Pineda et al. 2021):
+Adam with L2 weight decay, one bootstrap resample per member, early stopping on held-out error,
+elites = the members best on held-out data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import torch
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.base import DynamicsModel, check_prediction
+from mbrl_zoo.models.diagnostics import normalized_mse
+from mbrl_zoo.types import Batch
+
+EVAL_CHUNK = 8192
+"""Held-out rows evaluated at once (bounds memory at E x chunk x hidden activations)."""
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One epoch of :func:`fit`. Held-out figures are averaged over members; ``holdout_nmse`` is
+    :func:`~mbrl_zoo.models.diagnostics.normalized_mse` and ``holdout_nll`` the per-dimension NLL
+    (None for point predictors or without held-out data)."""
+
+    epoch: int
+    train_loss: float
+    holdout_mse: float | None
+    holdout_nmse: float | None
+    holdout_nll: float | None
+    seconds: float
+
+
+@dataclass
+class FitStats:
+    """What :func:`fit` did. ``best_epoch`` is the epoch whose weights were kept (0: the weights the
+    model had before this call); ``member_nmse`` (E,) is each member's held-out error with them.
+    Pass ``optimizer`` back to the next ``fit`` so that a refit continues Adam's moments too."""
+
+    epochs: list[EpochStats]
+    best_epoch: int
+    elites: list[int]
+    member_nmse: list[float]
+    optimizer: torch.optim.Optimizer
+    seconds: float
+
+    @property
+    def last(self) -> EpochStats:
+        return self.epochs[-1]
+
+    def summary(self) -> dict[str, float | int | None]:
+        """JSON-ready figures of this fit: epochs run, the kept epoch, the last train loss, the
+        elites' mean held-out normalised MSE, the last held-out NLL and the seconds taken."""
+        elite_nmse = sum(self.member_nmse[e] for e in self.elites) / len(self.elites)
+        return {"epochs": len(self.epochs), "best_epoch": self.best_epoch, "train_loss": self.last.train_loss,
+                "holdout_nmse": elite_nmse if self.last.holdout_nmse is not None else None,
+                "holdout_nll": self.last.holdout_nll, "seconds": self.seconds}
+
+
+def fit(
+    model: DynamicsModel,
+    data: Batch,
+    *,
+    epochs: int = 100,
+    batch_size: int = 256,
+    holdout_ratio: float = 0.2,
+    patience: int = 5,
+    min_improvement: float = 0.01,
+    lr: float = 1e-3,
+    weight_decay: float = 5e-5,
+    bootstrap: bool = True,
+    optimizer: torch.optim.Optimizer | None = None,
+    generator: torch.Generator | None = None,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> FitStats:
+    """Train ``model`` on all transitions in ``data`` (tensors (N, ...)); returns per-epoch stats.
+
+    A random ``holdout_ratio`` of the rows is held out. Each member trains on its own bootstrap
+    resample of the rest (``bootstrap=True``, E > 1; otherwise all rows in its own order) in
+    minibatches (E, ``batch_size``, ...). After each epoch the held-out normalised MSE, averaged
+    over members, is measured; training stops after ``patience`` epochs without a relative
+    improvement of ``min_improvement``, and the best weights seen (including the weights before
+    this call) are restored, so a refit on a grown buffer continues from the current weights and
+    never ends worse on held-out data. Then the ``num_elites`` members with the lowest held-out
+    error become the elites. Weight decay is L2 on weight matrices only.
+    """
+    start = time.perf_counter()
+    n = len(data)
+    if not any(p.requires_grad for p in model.parameters()):
+        raise UserError(f"model {type(model).__name__} has no trainable parameters; there is nothing to fit.")
+    if n < 2 or not 0.0 <= holdout_ratio < 1.0 or epochs < 1 or batch_size < 1:
+        raise UserError(f"fit needs >= 2 transitions (got {n}), 0 <= holdout_ratio < 1 (got {holdout_ratio}), "
+                        f"epochs >= 1 (got {epochs}) and batch_size >= 1 (got {batch_size}).")
+    members = model.ensemble_size
+    order = torch.randperm(n, generator=generator)
+    held = int(round(n * holdout_ratio))
+    holdout, train = take(data, order[:held]), take(data, order[held:])
+    n_train = len(train)
+    if hasattr(model, "update_normalizers"):
+        model.update_normalizers(train)
+    if bootstrap and members > 1:
+        rows = torch.randint(n_train, (members, n_train), generator=generator)
+    else:
+        rows = torch.arange(n_train).expand(members, n_train)
+    optimizer = optimizer or make_optimizer(model, lr, weight_decay)
+
+    best, best_epoch, best_state, waited = float("inf"), 0, None, 0
+    if held:
+        best, best_state = float(evaluate(model, holdout)[0].mean()), snapshot(model)
+    history: list[EpochStats] = []
+    for epoch in range(1, epochs + 1):
+        shuffled = rows.gather(1, torch.argsort(torch.rand(members, n_train, generator=generator), dim=1))
+        losses = []
+        for first in range(0, n_train, batch_size):
+            picked = shuffled[:, first: first + batch_size]
+            loss, _ = model.loss(take(train, picked if members > 1 else picked[0]))
+            if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+                raise UserError(f"model {type(model).__name__}.loss must return a scalar tensor first; "
+                                f"got {type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}.")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        mse = score = nll = None
+        if held:
+            scores, mse, nll = evaluate(model, holdout)
+            score = float(scores.mean())
+            if score < best * (1.0 - min_improvement):
+                best, best_epoch, best_state, waited = score, epoch, snapshot(model), 0
+            else:
+                waited += 1
+        else:
+            best_epoch = epoch
+        stats = EpochStats(epoch, sum(losses) / len(losses), mse, score, nll, time.perf_counter() - start)
+        history.append(stats)
+        if on_epoch is not None:
+            on_epoch(stats)
+        if held and waited >= patience:
+            break
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    scores, _, _ = evaluate(model, holdout if held else take(train, torch.arange(min(n_train, EVAL_CHUNK))))
+    elites = torch.argsort(scores)[: model.elites.numel()]
+    if hasattr(model, "set_elites"):
+        model.set_elites(elites.sort().values)
+    return FitStats(history, best_epoch, model.elites.tolist(), scores.tolist(), optimizer,
+                    time.perf_counter() - start)
+
+
+def make_optimizer(model: DynamicsModel, lr: float = 1e-3, weight_decay: float = 5e-5) -> torch.optim.Adam:
+    """Adam with L2 ``weight_decay`` on parameters named ``*weight`` (not biases or variance bounds)."""
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    decayed = [p for name, p in named if name.endswith("weight")]
+    plain = [p for name, p in named if not name.endswith("weight")]
+    return torch.optim.Adam([{"params": decayed, "weight_decay": weight_decay},
+                             {"params": plain, "weight_decay": 0.0}], lr=lr)
+
+
+@torch.no_grad()
+def evaluate(model: DynamicsModel, data: Batch) -> tuple[torch.Tensor, float, float | None]:
+    """Per-member normalised MSE (E,) of the predicted mean next observation on ``data``, the MSE in
+    observation units (averaged over members, rows, dims) and the mean per-dim NLL (or None)."""
+    means, nll_sums = [], []
+    for first in range(0, len(data), EVAL_CHUNK):
+        chunk = take(data, torch.arange(first, min(first + EVAL_CHUNK, len(data))))
+        mean, _ = model.predict(chunk.obs, chunk.act)
+        means.append(check_prediction(model, "predict", mean, len(chunk), model.ensemble_size))
+        nll = model.nll(chunk) if hasattr(model, "nll") else None
+        if nll is not None:
+            nll_sums.append(nll.mean() * len(chunk))
+    mean = torch.cat(means, dim=1)
+    target = data.next_obs.to(mean.dtype)
+    nmse = normalized_mse(mean, data.obs.to(mean.dtype), target)
+    nll = float(sum(nll_sums)) / len(data) if nll_sums else None
+    return nmse, float((mean - target).square().mean()), nll
+
+
+def snapshot(model: DynamicsModel) -> dict[str, torch.Tensor]:
+    """A copy of ``model``'s state dict (the weights to restore after early stopping)."""
+    return {name: value.clone() for name, value in model.state_dict().items()}
+
+
+def take(data: Batch, rows: torch.Tensor) -> Batch:
+    """The transitions at ``rows`` ((K,) -> tensors (K, ...); (E, K) -> (E, K, ...))."""
+    return Batch(**{f.name: getattr(data, f.name)[rows] for f in fields(data)})

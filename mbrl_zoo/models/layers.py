@@ -1,0 +1,104 @@
+"""Stacked-weight ensemble layers and the routing of rows to ensemble members.
+
+An ensemble of E networks is one module whose weights carry a leading member axis, so that all
+members run in one batched matmul (``torch.baddbmm`` over ``(E, B, in) @ (E, in, out)``) instead of
+a Python loop over members, as in PETS (Chua et al. 2018, "Deep Reinforcement Learning in a
+Handful of Trials using Probabilistic Dynamics Models").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACTIVATIONS = {"silu": F.silu, "relu": F.relu, "tanh": torch.tanh, "elu": F.elu}
+
+
+class EnsembleLinear(nn.Module):
+    """E independent affine maps: ``(E', B, in) -> (E', B, out)`` with weights (E, in, out).
+
+    ``members`` (E',) long, when given, selects which members' weights apply to the E' slices
+    of the input (e.g. only the elites, or only the members some rows were routed to).
+    Weights start from a truncated normal with std ``1 / (2 sqrt(in))`` and biases from zero,
+    the initialisation of the PETS reference code (Chua et al. 2018).
+    """
+
+    def __init__(self, ensemble_size: int, in_features: int, out_features: int,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(ensemble_size, in_features, out_features))
+        self.bias = nn.Parameter(torch.zeros(ensemble_size, 1, out_features))
+        std = 1.0 / (2.0 * math.sqrt(in_features))
+        nn.init.trunc_normal_(self.weight, std=std, a=-2 * std, b=2 * std, generator=generator)
+
+    def forward(self, x: torch.Tensor, members: torch.Tensor | None = None) -> torch.Tensor:
+        if members is None:
+            return torch.baddbmm(self.bias, x, self.weight)
+        return torch.baddbmm(self.bias[members], x, self.weight[members])
+
+
+class EnsembleMLP(nn.Module):
+    """E multilayer perceptrons with stacked weights: ``(E', B, in) -> (E', B, out)``.
+
+    ``layers`` hidden layers of width ``hidden`` with ``activation`` between them and a linear
+    output layer; ``members`` as in :class:`EnsembleLinear`.
+    """
+
+    def __init__(self, ensemble_size: int, in_features: int, out_features: int, hidden: int = 200,
+                 layers: int = 4, activation: str = "silu", generator: torch.Generator | None = None):
+        super().__init__()
+        widths = [in_features] + [hidden] * layers + [out_features]
+        self.layers = nn.ModuleList(
+            EnsembleLinear(ensemble_size, a, b, generator) for a, b in zip(widths[:-1], widths[1:])
+        )
+        self.activation = ACTIVATIONS[activation]
+
+    def forward(self, x: torch.Tensor, members: torch.Tensor | None = None) -> torch.Tensor:
+        for layer in self.layers[:-1]:
+            x = self.activation(layer(x, members))
+        return self.layers[-1](x, members)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where each of B rows sits once rows are grouped by ensemble member.
+
+    ``members`` (G,) are the distinct members present; the grouped tensor is (G, W, ...) with W
+    the largest group, smaller groups padded. Row ``order[i]`` of the input sits at
+    ``(group[i], slot[i])``.
+    """
+
+    members: torch.Tensor
+    order: torch.Tensor
+    group: torch.Tensor
+    slot: torch.Tensor
+    width: int
+
+    @staticmethod
+    def of(member: torch.Tensor, ensemble_size: int) -> "Routing":
+        """Group the rows of ``member`` (B,) long in ``[0, E)``. With equal shares per member (TS-inf
+        or TS-1 with even splits) W = B / G and nothing is padded."""
+        counts = torch.bincount(member, minlength=ensemble_size)
+        present = counts > 0
+        order = torch.argsort(member, stable=True)
+        sorted_member = member[order]
+        group = (torch.cumsum(present, 0) - 1)[sorted_member]
+        start = (torch.cumsum(counts, 0) - counts)[sorted_member]
+        slot = torch.arange(member.shape[0], device=member.device) - start
+        return Routing(present.nonzero().squeeze(1), order, group, slot, int(counts.max()))
+
+    def group_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (B, D) -> (G, W, D), padding rows zero."""
+        out = x.new_zeros(self.members.shape[0], self.width, x.shape[-1])
+        out[self.group, self.slot] = x[self.order]
+        return out
+
+    def ungroup_rows(self, y: torch.Tensor) -> torch.Tensor:
+        """(G, W, ...) -> (B, ...) in the original row order."""
+        out = y.new_empty((self.order.shape[0],) + tuple(y.shape[2:]))
+        out[self.order] = y[self.group, self.slot]
+        return out

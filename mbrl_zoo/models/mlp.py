@@ -1,0 +1,341 @@
+"""Learned MLP dynamics: one ensemble module shared by every likelihood family.
+
+:class:`MLPDynamics` holds what all learned models share -- inputs and targets, normalisation,
+stacked ensemble weights, routing rows to members, elites, learned reward and termination heads,
+saving. A family (deterministic, Gaussian, Laplace, mixture, full covariance; see
+:mod:`mbrl_zoo.models.families`) adds only its output head: how raw network outputs become a
+distribution, and that distribution's mean, variance, samples and negative log-likelihood.
+
+Inputs are ``[obs with angle dims as (sin, cos), act]``, standardised; targets are
+``next_obs - obs`` (delta, Chua et al. 2018; Nagabandi et al. 2018) or ``next_obs``, plus the
+reward when learned, standardised. Statistics are float64 buffers in the state dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.io import atomic_torch_save
+from mbrl_zoo.models.base import DynamicsModel
+from mbrl_zoo.models.layers import EnsembleMLP, Routing
+from mbrl_zoo.models.normalizer import Normalizer
+from mbrl_zoo.types import Batch
+
+Params = tuple[torch.Tensor, ...]
+"""A family's distribution parameters, each with leading dims (members, rows) or (rows,)."""
+
+
+class LogVarianceBounds(nn.Module):
+    """Learnable soft bounds on a log-variance, one pair per member and dimension (E, 1, D).
+
+    ``hi - softplus(hi - x)`` then ``lo + softplus(x - lo)`` keeps the log-variance smoothly
+    inside ``[lo, hi]``; a penalty ``0.01 * (sum hi - sum lo)`` (averaged over members) pulls the
+    bounds together so that the model cannot claim arbitrarily low or high variance outside the
+    training data (Chua et al. 2018, appendix A.1).
+    """
+
+    def __init__(self, ensemble_size: int, dim: int, low: float = -10.0, high: float = 0.5):
+        super().__init__()
+        self.low = nn.Parameter(torch.full((ensemble_size, 1, dim), low))
+        self.high = nn.Parameter(torch.full((ensemble_size, 1, dim), high))
+
+    def forward(self, log_var: torch.Tensor, members: torch.Tensor | None) -> torch.Tensor:
+        """``log_var`` (G, W, ..., D) of members ``members`` (G,) (None: all) -> bounded, same shape."""
+        low, high = (self.low, self.high) if members is None else (self.low[members], self.high[members])
+        shape = (low.shape[0],) + (1,) * (log_var.dim() - 2) + (low.shape[-1],)
+        low, high = low.view(shape), high.view(shape)
+        log_var = high - F.softplus(high - log_var)
+        return low + F.softplus(log_var - low)
+
+    def penalty(self) -> torch.Tensor:
+        return 0.01 * (self.high.sum() - self.low.sum()) / self.high.shape[0]
+
+
+@dataclass(frozen=True)
+class MLPSettings:
+    """Settings of every learned MLP dynamics model (its registry config)."""
+
+    ensemble_size: int = 1
+    """E: members trained on separate bootstrap resamples of the data (Chua et al. 2018)."""
+    num_elites: int | None = None
+    """Members used for propagation, the best on held-out data after each fit; None keeps all E."""
+    hidden: int = 200
+    """Width of every hidden layer."""
+    layers: int = 4
+    """Number of hidden layers."""
+    activation: Literal["silu", "relu", "tanh", "elu"] = "silu"
+    delta: bool = True
+    """Predict ``next_obs - obs`` instead of ``next_obs``."""
+    normalize: bool = True
+    """Standardise inputs and targets with statistics of the training data."""
+    angle_dims: tuple[int, ...] | None = None
+    """Observation dims fed to the network as (sin, cos); None takes the task's ``angle_dims``."""
+    learn_reward: bool = False
+    """Add a reward output (one more target dim), exposed as :meth:`MLPDynamics.reward_fn`."""
+    learn_termination: bool = False
+    """Add a termination logit trained with cross-entropy, exposed as ``termination_fn``."""
+
+
+class MLPDynamics(DynamicsModel):
+    """Base of the learned models: an ensemble of E MLPs with stacked weights and a family head.
+
+    Subclasses implement :meth:`head_size`, :meth:`_distribution`, :meth:`_mean`,
+    :meth:`_variance`, :meth:`_draw` and :meth:`_nll`, all in standardised target units with
+    target dim D = ``obs_dim`` (+1 with a learned reward).
+    """
+
+    Config = MLPSettings
+    has_likelihood = True
+    """False for a point predictor: :meth:`nll` then returns None."""
+
+    def __init__(self, obs_dim: int, act_dim: int, task: Any = None, *,
+                 generator: torch.Generator | None = None, **settings: Any):
+        super().__init__()
+        self.config = _make_settings(type(self), settings)
+        cfg = self.config
+        self.obs_dim, self.act_dim, self.ensemble_size = int(obs_dim), int(act_dim), cfg.ensemble_size
+        angle_dims = cfg.angle_dims if cfg.angle_dims is not None else getattr(task, "angle_dims", ())
+        self.angle_dims = tuple(sorted(int(d) for d in angle_dims))
+        bad = [d for d in self.angle_dims if not 0 <= d < self.obs_dim]
+        if bad:
+            raise UserError(f"angle_dims {bad} are outside the observation dims [0, {self.obs_dim}).")
+        plain = [d for d in range(self.obs_dim) if d not in self.angle_dims]
+        self.register_buffer("_plain_dims", torch.tensor(plain, dtype=torch.long), persistent=False)
+        self.register_buffer("_angle_dims", torch.tensor(self.angle_dims, dtype=torch.long), persistent=False)
+        in_dim = self.obs_dim + len(self.angle_dims) + self.act_dim
+        self.target_dim = self.obs_dim + int(cfg.learn_reward)
+        self.input_norm = Normalizer(in_dim, cfg.normalize)
+        self.target_norm = Normalizer(self.target_dim, cfg.normalize)
+        out_dim = self.head_size(self.target_dim) + int(cfg.learn_termination)
+        self.net = EnsembleMLP(cfg.ensemble_size, in_dim, out_dim, cfg.hidden, cfg.layers, cfg.activation,
+                               generator)
+        self.bounds = LogVarianceBounds(cfg.ensemble_size, self.target_dim) if self.has_likelihood else None
+        elites = cfg.ensemble_size if cfg.num_elites is None else cfg.num_elites
+        self.register_buffer("elite_members", torch.arange(elites))
+
+    # --- the family's part -------------------------------------------------------------------
+
+    def head_size(self, dim: int) -> int:
+        """Raw outputs the head needs for a D-dim target."""
+        raise NotImplementedError
+
+    def _distribution(self, raw: torch.Tensor, members: torch.Tensor | None) -> Params:
+        """Raw outputs (G, W, head_size) of members ``members`` (G,) (None: all E) -> parameters."""
+        raise NotImplementedError
+
+    def _mean(self, params: Params) -> torch.Tensor:
+        """(..., D) mean of the distribution."""
+        raise NotImplementedError
+
+    def _variance(self, params: Params) -> torch.Tensor:
+        """(..., D) per-dimension variance of the distribution."""
+        raise NotImplementedError
+
+    def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
+        """(..., D) one sample per row, noise from ``generator``."""
+        raise NotImplementedError
+
+    def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
+        """(...) negative log-likelihood of ``target`` (..., D), summed over D (nats)."""
+        raise NotImplementedError
+
+    def _penalty(self) -> torch.Tensor | float:
+        """Extra training loss of the head: the log-variance bound penalty."""
+        return 0.0 if self.bounds is None else self.bounds.penalty()
+
+    # --- inputs, targets, routing ------------------------------------------------------------
+
+    @property
+    def _dtype(self) -> torch.dtype:
+        return self.net.layers[0].weight.dtype
+
+    @property
+    def elites(self) -> torch.Tensor:
+        """(K,) long: the members used by ``mean``/``sample`` when ``member`` is None."""
+        return self.elite_members
+
+    def set_elites(self, members: torch.Tensor | list[int]) -> None:
+        """Keep ``members`` (K,) (K = ``num_elites``) as the elites, e.g. the best on held-out data."""
+        members = torch.as_tensor(members, dtype=torch.long, device=self.elite_members.device)
+        if members.shape != self.elite_members.shape or not bool(((members >= 0) & (members < self.ensemble_size)).all()):
+            raise UserError(f"elites must be {self.elite_members.numel()} member indices in [0, {self.ensemble_size}), "
+                            f"got {members.tolist()}.")
+        self.elite_members.copy_(members)
+
+    def _features(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """Network inputs before standardisation: (..., O + #angles + A)."""
+        if obs.shape[-1] != self.obs_dim or act.shape[-1] != self.act_dim or obs.shape[:-1] != act.shape[:-1]:
+            raise UserError(f"{type(self).__name__} expects obs (..., {self.obs_dim}) and act (..., {self.act_dim}) "
+                            f"with the same leading dims; got {tuple(obs.shape)} and {tuple(act.shape)}.")
+        obs, act = obs.to(self._dtype), act.to(self._dtype)
+        if not self.angle_dims:
+            return torch.cat([obs, act], dim=-1)
+        angles = obs[..., self._angle_dims]
+        return torch.cat([obs[..., self._plain_dims], torch.sin(angles), torch.cos(angles), act], dim=-1)
+
+    def _raw_target(self, obs: torch.Tensor, next_obs: torch.Tensor, rew: torch.Tensor) -> torch.Tensor:
+        """Targets before standardisation: (..., D)."""
+        next_obs = next_obs.to(self._dtype)
+        target = next_obs - obs.to(self._dtype) if self.config.delta else next_obs
+        if self.config.learn_reward:
+            target = torch.cat([target, rew.to(self._dtype).unsqueeze(-1)], dim=-1)
+        return target
+
+    def _to_obs(self, obs: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """Standardised target mean (..., D) -> next observation (..., O)."""
+        out = self.target_norm.denormalize(mean)[..., : self.obs_dim]
+        return out + obs.to(out.dtype) if self.config.delta else out
+
+    def _split(self, raw: torch.Tensor, members: torch.Tensor | None) -> tuple[Params, torch.Tensor | None]:
+        """Raw outputs -> (family parameters, termination logits (...) or None)."""
+        if self.config.learn_termination:
+            return self._distribution(raw[..., :-1], members), raw[..., -1]
+        return self._distribution(raw, members), None
+
+    def _all_members(self, obs: torch.Tensor, act: torch.Tensor,
+                     members: torch.Tensor | None = None) -> tuple[Params, torch.Tensor | None]:
+        """Every member in ``members`` (default all) on every row: parameters (E', B, ...)."""
+        x = self.input_norm.normalize(self._features(obs, act))
+        count = self.ensemble_size if members is None else members.shape[0]
+        if x.dim() == 2:
+            x = x.expand(count, *x.shape)
+        return self._split(self.net(x, members), members)
+
+    def _per_row(self, obs: torch.Tensor, act: torch.Tensor, member: torch.Tensor) -> Params:
+        """Row b through member ``member[b]`` only: parameters (B, ...); rows grouped per member."""
+        member = torch.as_tensor(member, dtype=torch.long, device=obs.device)
+        if member.shape != obs.shape[:1]:
+            raise UserError(f"member must have shape ({obs.shape[0]},) (one index per row), got {tuple(member.shape)}.")
+        routing = Routing.of(member, self.ensemble_size)
+        x = routing.group_rows(self.input_norm.normalize(self._features(obs, act)))
+        used = None if routing.members.numel() == self.ensemble_size else routing.members
+        params, _ = self._split(self.net(x, used), used)
+        return tuple(routing.ungroup_rows(p) for p in params)
+
+    # --- the DynamicsModel contract ----------------------------------------------------------
+
+    def predict(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every member's predictive mean and variance of ``next_obs`` (E, B, O) from obs (B, O)."""
+        params, _ = self._all_members(obs, act)
+        var = self._variance(params) * self.target_norm.scale(params[0].dtype) ** 2
+        return self._to_obs(obs, self._mean(params)), var[..., : self.obs_dim]
+
+    def mean(self, obs: torch.Tensor, act: torch.Tensor, member: torch.Tensor | None = None) -> torch.Tensor:
+        """Expected next observation (B, O): of member ``member[b]`` for row b, or, with
+        ``member=None``, the average of the elites' means."""
+        if member is None:
+            params, _ = self._all_members(obs, act, self.elite_members)
+            return self._to_obs(obs, self._mean(params).mean(dim=0))
+        return self._to_obs(obs, self._mean(self._per_row(obs, act, member)))
+
+    def sample(self, obs: torch.Tensor, act: torch.Tensor, member: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """A draw of the next observation (B, O) from member ``member[b]``'s predictive
+        distribution (a uniformly drawn elite when ``member`` is None), noise from ``generator``."""
+        if member is None:
+            pick = torch.randint(self.elite_members.numel(), obs.shape[:1], generator=generator, device=obs.device)
+            member = self.elite_members[pick]
+        return self._to_obs(obs, self._draw(self._per_row(obs, act, member), generator))
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean per-dimension NLL (MSE for a point predictor) of the standardised targets, plus the
+        head's penalty and the termination cross-entropy. Tensors (B, ...) or (E, B, ...)."""
+        obs, act, next_obs, rew, done = batch.obs, batch.act, batch.next_obs, batch.rew, batch.terminated
+        if obs.dim() == 2:
+            obs, act, next_obs, rew, done = (t.expand(self.ensemble_size, *t.shape)
+                                            for t in (obs, act, next_obs, rew, done))
+        params, logit = self._all_members(obs, act)
+        target = self.target_norm.normalize(self._raw_target(obs, next_obs, rew))
+        fit_term = self._nll(params, target).mean() / self.target_dim
+        total = fit_term + self._penalty()
+        info = {("nll" if self.has_likelihood else "mse"): fit_term.item()}
+        if logit is not None:
+            bce = F.binary_cross_entropy_with_logits(logit, done.to(logit.dtype))
+            total = total + bce
+            info["termination_bce"] = bce.item()
+        info["loss"] = total.item()
+        return total, info
+
+    # --- learned reward and termination ------------------------------------------------------
+
+    def reward_fn(self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
+        """Learned reward (B,): the elites' average predicted mean (``next_obs`` is unused)."""
+        if not self.config.learn_reward:
+            raise UserError(f"{type(self).__name__} has no reward head; build it with learn_reward=True.")
+        params, _ = self._all_members(obs, act, self.elite_members)
+        mean = self._mean(params).mean(dim=0)
+        return self.target_norm.denormalize(mean)[..., self.obs_dim]
+
+    def termination_fn(self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
+        """Learned termination (B,) bool: the elites' average probability above one half."""
+        if not self.config.learn_termination:
+            raise UserError(f"{type(self).__name__} has no termination head; build it with learn_termination=True.")
+        _, logit = self._all_members(obs, act, self.elite_members)
+        return torch.sigmoid(logit).mean(dim=0) > 0.5
+
+    # --- training support --------------------------------------------------------------------
+
+    def update_normalizers(self, data: Batch) -> None:
+        """Set input and target statistics from the training transitions ``data`` (N, ...)."""
+        self.input_norm.fit(self._features(data.obs, data.act))
+        self.target_norm.fit(self._raw_target(data.obs, data.next_obs, data.rew))
+
+    def nll(self, data: Batch) -> torch.Tensor | None:
+        """Per-member NLL (E,) of ``data``'s targets, per dimension, in the data's own units
+        (nats; the standardisation's log-scale is added back, so delta and non-delta models
+        compare). None for a point predictor."""
+        if not self.has_likelihood:
+            return None
+        params, _ = self._all_members(data.obs, data.act)
+        target = self.target_norm.normalize(self._raw_target(data.obs, data.next_obs, data.rew))
+        per_dim = self._nll(params, target).mean(dim=-1) / self.target_dim
+        return per_dim + torch.log(self.target_norm.scale(per_dim.dtype)).mean()
+
+    def settings(self) -> dict[str, Any]:
+        """Constructor settings that rebuild this model without its task (angle dims resolved)."""
+        return {**dataclasses.asdict(self.config), "angle_dims": self.angle_dims}
+
+
+def _make_settings(cls: type, settings: dict[str, Any]) -> MLPSettings:
+    try:
+        return _checked(cls.Config(**settings))
+    except TypeError:
+        valid = ", ".join(f.name for f in dataclasses.fields(cls.Config))
+        unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(cls.Config)})
+        raise UserError(f"{cls.__name__} got unknown settings {unknown}; valid settings: {valid}.") from None
+
+
+def _checked(cfg: MLPSettings) -> MLPSettings:
+    if cfg.ensemble_size < 1 or cfg.hidden < 1 or cfg.layers < 1:
+        raise UserError(f"ensemble_size, hidden and layers must be >= 1; got {cfg.ensemble_size}, "
+                        f"{cfg.hidden}, {cfg.layers}.")
+    if cfg.num_elites is not None and not 1 <= cfg.num_elites <= cfg.ensemble_size:
+        raise UserError(f"num_elites={cfg.num_elites} must lie in [1, ensemble_size={cfg.ensemble_size}] (or be None).")
+    return cfg
+
+
+def save_model(model: MLPDynamics, path: str | Path) -> None:
+    """Write ``model`` (class, dims, settings, weights, normalisers, elites) to ``path`` atomically."""
+    cls = type(model)
+    atomic_torch_save({"class": f"{cls.__module__}:{cls.__qualname__}", "obs_dim": model.obs_dim,
+                       "act_dim": model.act_dim, "settings": model.settings(),
+                       "state_dict": model.state_dict()}, path)
+
+
+def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> MLPDynamics:
+    """Rebuild a model written by :func:`save_model` (no task needed)."""
+    saved = torch.load(path, map_location=map_location, weights_only=True)
+    module, _, name = saved["class"].partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    model = cls(saved["obs_dim"], saved["act_dim"], **saved["settings"])
+    model.load_state_dict(saved["state_dict"])
+    return model

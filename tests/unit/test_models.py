@@ -1,0 +1,248 @@
+import dataclasses
+
+import pytest
+import torch
+
+import mbrl_zoo.models as models
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.base import DynamicsModel, check_prediction, validate_model
+from mbrl_zoo.models.fit import evaluate, fit
+from mbrl_zoo.models.layers import Routing
+from mbrl_zoo.registry import MODELS
+from mbrl_zoo.types import Batch
+
+LEARNED = ["deterministic", "gaussian", "laplace", "mixture", "fullcov-gaussian", "pe"]
+SMALL = {"hidden": 32, "layers": 2}
+O, A = 3, 2
+
+
+def synthetic(rows: int, seed: int = 0, noise: float = 0.0) -> Batch:
+    """Smooth nonlinear dynamics s' = s + tanh([s, a] W) (+ noise); reward sum(a); done if s0 > 1."""
+    g = torch.Generator().manual_seed(seed)
+    obs = torch.randn(rows, O, generator=g)
+    act = torch.rand(rows, A, generator=g) * 2 - 1
+    weights = torch.randn(O + A, O, generator=torch.Generator().manual_seed(123))
+    next_obs = obs + torch.tanh(torch.cat([obs, act], 1) @ weights) + noise * torch.randn(rows, O, generator=g)
+    return Batch(obs, act, next_obs, act.sum(1), obs[:, 0] > 1.0, torch.zeros(rows, dtype=torch.bool))
+
+
+def build(name: str, **settings) -> models.MLPDynamics:
+    return MODELS.get(name).obj(O, A, **{**SMALL, **settings})
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_each_learned_model_overfits_a_small_synthetic_dynamics(name):
+    data = synthetic(64)
+    model = build(name, hidden=64)
+    before = float(evaluate(model, data)[0].mean())
+    fit(model, data, epochs=200, batch_size=64, holdout_ratio=0.0, lr=1e-2, weight_decay=0.0, bootstrap=False,
+        generator=torch.Generator().manual_seed(0))
+    after = evaluate(model, data)[0]
+    assert before > 0.5
+    assert float(after.max()) < (0.01 if name == "deterministic" else 0.1)
+    assert float(after.mean()) < before / 5
+
+
+def test_registered_models_carry_tags_and_build_from_their_config():
+    for name in LEARNED:
+        entry = MODELS.get(name)
+        assert {"learned", "ensemble", "differentiable"} <= entry.tags
+        config = entry.config_class()()
+        model = entry.obj(obs_dim=O, act_dim=A, task=None, **dataclasses.asdict(config))
+        validate_model(model)
+    assert MODELS.get("pe").config_class()().ensemble_size == 7
+    assert MODELS.get("pe").config_class()().num_elites == 5
+    assert "probabilistic" not in MODELS.get("deterministic").tags
+    assert MODELS.get("oracle").tags == {"simulator"}
+
+
+def test_unknown_or_bad_settings_raise_user_error():
+    with pytest.raises(UserError, match="unknown settings \\['hiden'\\].*valid settings"):
+        models.GaussianMLP(O, A, hiden=10)
+    with pytest.raises(UserError, match="num_elites=9"):
+        models.GaussianMLP(O, A, ensemble_size=3, num_elites=9)
+    with pytest.raises(UserError, match="angle_dims"):
+        models.GaussianMLP(O, A, angle_dims=(5,))
+    with pytest.raises(UserError, match="expects obs"):
+        build("gaussian").mean(torch.zeros(4, O + 1), torch.zeros(4, A))
+
+
+def test_ensemble_members_differ_after_bootstrap_training():
+    model = build("gaussian", ensemble_size=3)
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p[1:] = p[0]
+    obs = torch.randn(16, O)
+    act = torch.zeros(16, A)
+    same = model.predict(obs, act)[0]
+    assert torch.equal(same[0], same[1])
+    fit(model, synthetic(256, noise=0.3), epochs=5, holdout_ratio=0.0, generator=torch.Generator().manual_seed(0))
+    mean = model.predict(obs, act)[0]
+    spread = (mean[0] - mean[1]).abs().mean() / (mean[0] - obs).abs().mean()
+    assert spread > 0.02
+
+
+def test_vectorised_ensemble_equals_separate_members():
+    torch.manual_seed(1)
+    singles = [build("gaussian") for _ in range(3)]
+    ensemble = build("gaussian", ensemble_size=3)
+    data = synthetic(100)
+    for model in singles + [ensemble]:
+        model.update_normalizers(data)
+    stacked = {name: torch.cat([s.state_dict()[name] for s in singles]) for name, _ in ensemble.named_parameters()}
+    ensemble.load_state_dict({**ensemble.state_dict(), **stacked})
+    mean, var = ensemble.predict(data.obs, data.act)
+    for e, single in enumerate(singles):
+        single_mean, single_var = single.predict(data.obs, data.act)
+        torch.testing.assert_close(mean[e], single_mean[0], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(var[e], single_var[0], rtol=1e-5, atol=1e-6)
+    member = torch.tensor([2, 0, 0, 2, 2, 0] * 5 + [2] * 10)
+    rows = slice(0, member.shape[0])
+    routed = ensemble.mean(data.obs[rows], data.act[rows], member)
+    expected = torch.stack([singles[m].mean(data.obs[i:i + 1], data.act[i:i + 1], torch.zeros(1, dtype=torch.long))[0]
+                            for i, m in enumerate(member.tolist())])
+    torch.testing.assert_close(routed, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("member", [
+    torch.tensor([0, 1, 2, 0, 1, 2]),            # equal shares: no padding
+    torch.tensor([2, 2, 2, 0, 2, 2, 0]),         # unequal shares, member 1 absent
+    torch.tensor([1]),
+])
+def test_routing_groups_rows_by_member_and_restores_their_order(member):
+    x = torch.arange(member.shape[0] * 2, dtype=torch.float32).view(-1, 2)
+    routing = Routing.of(member, 3)
+    grouped = routing.group_rows(x)
+    assert grouped.shape == (routing.members.numel(), routing.width, 2)
+    torch.testing.assert_close(routing.ungroup_rows(grouped), x)
+    tagged = routing.ungroup_rows(routing.members.view(-1, 1, 1).expand(-1, routing.width, 1).float())
+    assert torch.equal(tagged[:, 0].long(), member)
+
+
+@torch.no_grad()
+def test_per_row_member_matches_predict_and_default_uses_only_elites():
+    model = build("deterministic", ensemble_size=4, num_elites=2)
+    model.set_elites([1, 3])
+    obs, act = torch.randn(40, O), torch.randn(40, A)
+    means, var = model.predict(obs, act)
+    assert torch.equal(var, torch.zeros_like(var))
+    member = torch.randint(4, (40,))
+    torch.testing.assert_close(model.mean(obs, act, member), means[member, torch.arange(40)])
+    torch.testing.assert_close(model.sample(obs, act, member), means[member, torch.arange(40)])
+    torch.testing.assert_close(model.mean(obs, act), means[[1, 3]].mean(0))
+    drawn = model.sample(obs, act, generator=torch.Generator().manual_seed(0))
+    from_elite = (drawn.unsqueeze(0) - means[[1, 3]]).abs().amax(-1).min(0).values
+    assert float(from_elite.max()) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplace", "mixture", "fullcov-gaussian"])
+def test_samples_have_the_predicted_mean_and_variance(name):
+    model = build(name, ensemble_size=2)
+    model.target_norm.std.fill_(0.5)
+    obs, act = torch.randn(2, O).repeat_interleave(20000, 0), torch.randn(2, A).repeat_interleave(20000, 0)
+    member = torch.tensor([0, 1]).repeat_interleave(20000)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        means, variances = model.predict(obs[[0, -1]], act[[0, -1]])
+        draws = model.sample(obs, act, member, g).view(2, 20000, O)
+    for row in range(2):
+        expected_mean, expected_var = means[row, row], variances[row, row]
+        sd = expected_var.sqrt()
+        assert ((draws[row].mean(0) - expected_mean).abs() < 4 * sd / 20000 ** 0.5 + 1e-6).all()
+        assert ((draws[row].var(0) / expected_var - 1).abs() < 0.1).all()
+
+
+def test_sampling_is_reproducible_with_a_generator():
+    model = build("pe")
+    obs, act = torch.randn(70, O), torch.randn(70, A)
+    first = model.sample(obs, act, generator=torch.Generator().manual_seed(3))
+    again = model.sample(obs, act, generator=torch.Generator().manual_seed(3))
+    other = model.sample(obs, act, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+def test_save_and_load_round_trip_including_normalisers_and_elites(tmp_path):
+    model = build("pe", angle_dims=(1,), learn_reward=True)
+    fit(model, synthetic(200), epochs=2, generator=torch.Generator().manual_seed(0))
+    assert model.input_norm.mean.dtype == torch.float64 and model.input_norm.mean.abs().sum() > 0
+    models.save_model(model, tmp_path / "model.pt")
+    loaded = models.load_model(tmp_path / "model.pt")
+    assert type(loaded) is models.ProbabilisticEnsemble and loaded.angle_dims == (1,)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[name]), name
+    obs, act = torch.randn(5, O), torch.randn(5, A)
+    assert torch.equal(model.predict(obs, act)[0], loaded.predict(obs, act)[0])
+    assert torch.equal(model.reward_fn(obs, act, obs), loaded.reward_fn(obs, act, obs))
+
+
+def test_delta_targets_and_angle_encoding():
+    obs, act = torch.randn(8, O), torch.randn(8, A)
+    shifted = obs.clone()
+    shifted[:, 1] += 2 * torch.pi
+    model = build("deterministic", angle_dims=(1,))
+    torch.testing.assert_close(model.mean(shifted, act) - shifted, model.mean(obs, act) - obs)
+    absolute = build("deterministic", delta=False, angle_dims=(1,))
+    torch.testing.assert_close(absolute.mean(shifted, act), absolute.mean(obs, act))
+    assert models.GaussianMLP(O, A, task=type("Task", (), {"angle_dims": (0, 2)})()).angle_dims == (0, 2)
+
+
+def test_learned_reward_and_termination_heads():
+    data = synthetic(512)
+    model = build("gaussian", hidden=64, learn_reward=True, learn_termination=True)
+    fit(model, data, epochs=40, batch_size=64, holdout_ratio=0.0, lr=5e-3, generator=torch.Generator().manual_seed(0))
+    test = synthetic(200, seed=1)
+    with torch.no_grad():
+        reward = model.reward_fn(test.obs, test.act, test.next_obs)
+    assert reward.shape == (200,) and float((reward - test.rew).square().mean() / test.rew.var()) < 0.1
+    done = model.termination_fn(test.obs, test.act, test.next_obs)
+    assert done.dtype == torch.bool and float((done == test.terminated).float().mean()) > 0.9
+    with pytest.raises(UserError, match="no reward head"):
+        build("gaussian").reward_fn(test.obs, test.act, test.next_obs)
+
+
+def test_fit_reports_epochs_stops_early_and_refits_from_current_weights():
+    data = synthetic(600, noise=0.05)
+    model = build("pe")
+    stats = fit(model, data, epochs=300, patience=3, generator=torch.Generator().manual_seed(0))
+    assert 1 <= len(stats.epochs) < 300 and stats.best_epoch <= len(stats.epochs)
+    first = stats.epochs[0]
+    assert first.train_loss == first.train_loss and first.holdout_nmse > 0 and first.holdout_nll is not None
+    assert len(stats.elites) == 5 and stats.elites == sorted(stats.elites)
+    worst = sorted(range(7), key=lambda e: stats.member_nmse[e])[5:]
+    assert not set(worst) & set(stats.elites)
+    assert model.elites.tolist() == stats.elites and stats.summary()["epochs"] == len(stats.epochs)
+    weights = model.net.layers[0].weight.clone()
+    again = fit(model, data, epochs=1, optimizer=stats.optimizer, generator=torch.Generator().manual_seed(1))
+    assert again.optimizer is stats.optimizer
+    moved = (model.net.layers[0].weight - weights).abs().max()
+    assert float(moved) < 0.05 * float(weights.abs().max())
+
+
+class WrongShape(DynamicsModel):
+    obs_dim, act_dim = O, A
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(O + A, O + 1)
+
+    def predict(self, obs, act):
+        out = self.layer(torch.cat([obs, act], -1)).unsqueeze(0)
+        return out, out.abs()
+
+    def mean(self, obs, act, member=None):
+        return self.predict(obs, act)[0][0]
+
+    def sample(self, obs, act, member=None, generator=None):
+        return self.mean(obs, act)
+
+    def loss(self, batch):
+        return self.predict(batch.obs, batch.act)[0].mean(), {}
+
+
+def test_a_model_returning_the_wrong_shape_is_refused_clearly():
+    with pytest.raises(UserError, match=r"WrongShape.predict \(mean\) returned shape \(1, 4, 4\); expected \(1, 4, 3\)"):
+        validate_model(WrongShape())
+    with pytest.raises(UserError, match="WrongShape.predict returned shape"):
+        fit(WrongShape(), synthetic(20), epochs=1)
+    with pytest.raises(UserError, match="expected \\(2, 3\\)"):
+        check_prediction(WrongShape(), "mean", torch.zeros(2, 4), 2)
