@@ -5,8 +5,8 @@ automatic tuning of the entropy temperature alpha towards a target entropy.
 
 :class:`SACAgent` is the learner that Dyna, MBPO and MB-MF reuse (``act``, ``update``,
 ``state_dict``); :func:`train` is the model-free baseline (the ``sac`` pairing). The pieces every
-interaction loop of this package shares (:class:`Counters`, :func:`play_episode`,
-:func:`evaluate`, :class:`RandomStreams`) live here too.
+interaction loop of this package shares (:class:`Interaction`, :func:`play_episode`,
+:func:`evaluate`, :class:`Counters`, :class:`RandomStreams`) live here too.
 
 Hyperparameter defaults are those of Haarnoja et al. 2018b, Table 1: Adam with learning rate
 3e-4, discount 0.99, Polyak factor 0.005, batch 256, two hidden layers of 256 ReLU units, a
@@ -28,6 +28,7 @@ from torch import nn
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
+from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run, episode_seed
 from mbrl_zoo.types import Batch
@@ -66,6 +67,17 @@ class Config:
     checkpoint_every: int = 5000
     """A checkpoint is written at the first episode end after every this many env steps."""
 
+    def __post_init__(self):
+        for name in ("batch_size", "buffer_capacity", "eval_episodes", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
+        for name in ("random_steps", "updates_per_step", "eval_every"):
+            if getattr(self, name) < 0:
+                raise UserError(f"algorithm.{name} must be >= 0, got {getattr(self, name)!r}.")
+        if not self.hidden or min(self.hidden) < 1 or not 0.0 < self.tau <= 1.0 or not 0.0 <= self.gamma <= 1.0:
+            raise UserError(f"algorithm.hidden={list(self.hidden)!r} needs positive widths, tau={self.tau!r} must "
+                            f"lie in (0, 1] and gamma={self.gamma!r} in [0, 1].")
+
 
 class StackedMLP(nn.Module):
     """E independent ReLU MLPs evaluated together, one batched matmul per layer.
@@ -95,6 +107,14 @@ class StackedMLP(nn.Module):
             if i < last:
                 x = torch.relu(x)
         return x
+
+
+def _squashed_log_prob(u: torch.Tensor, noise: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Log-density (B,) of tanh(u) where u = mean + exp(log_std) * noise, all (B, A)."""
+    gaussian = -0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)
+    # log(1 - tanh(u)^2), written stably as 2 (log 2 - u - softplus(-2u)).
+    jacobian = 2.0 * (math.log(2.0) - u - nn.functional.softplus(-2.0 * u))
+    return (gaussian - jacobian).sum(-1)
 
 
 class SACAgent(nn.Module):
@@ -148,23 +168,28 @@ class SACAgent(nn.Module):
 
         The Gaussian draw u is squashed by tanh (Haarnoja et al. 2018a, Appendix C); the log
         density is that of the squashed action in [-1, 1]^A, before the affine map to the bounds.
+        A deterministic action is tanh of the mean, with log-probability 0.
         """
+        mean, log_std = self._gaussian(obs)
+        if deterministic:
+            return self.action_center + self.action_scale * torch.tanh(mean), torch.zeros(obs.shape[0])
+        noise = torch.randn(mean.shape, generator=self.generator)
+        u = mean + log_std.exp() * noise
+        return self.action_center + self.action_scale * torch.tanh(u), _squashed_log_prob(u, noise, log_std)
+
+    def log_prob(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """Log-density (B,) of env-bounded actions act (B, A) at obs (B, O) under the policy, as
+        :meth:`policy` measures it; for behaviour cloning. Actions on the bounds are moved 1e-6
+        inside so that atanh stays finite."""
+        mean, log_std = self._gaussian(obs)
+        squashed = ((act - self.action_center) / self.action_scale).clamp(-1 + 1e-6, 1 - 1e-6)
+        u = torch.atanh(squashed)
+        return _squashed_log_prob(u, (u - mean) / log_std.exp(), log_std)
+
+    def _gaussian(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and clamped log standard deviation (B, A) each of the pre-squash Gaussian."""
         mean, log_std = self.actor(obs.unsqueeze(0))[0].chunk(2, dim=-1)
-        if deterministic:
-            u = mean
-        else:
-            log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
-            noise = torch.randn(mean.shape, generator=self.generator)
-            u = mean + log_std.exp() * noise
-        squashed = torch.tanh(u)
-        if deterministic:
-            log_prob = torch.zeros(obs.shape[0])
-        else:
-            gaussian = -0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)
-            # log(1 - tanh(u)^2) written stably as 2 (log 2 - u - softplus(-2u)).
-            jacobian = 2.0 * (math.log(2.0) - u - nn.functional.softplus(-2.0 * u))
-            log_prob = (gaussian - jacobian).sum(-1)
-        return self.action_center + self.action_scale * squashed, log_prob
+        return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     @torch.no_grad()
     def act(self, obs, deterministic: bool = False):
@@ -182,11 +207,12 @@ class SACAgent(nn.Module):
         return (self.target_critic if target else self.critic)(x).squeeze(-1)
 
     # learning ----------------------------------------------------------------------------------
-    def update(self, batch: Batch) -> dict[str, float]:
+    def update(self, batch: Batch, update_actor: bool = True) -> dict[str, float]:
         """One gradient step of critics, actor and temperature, then the target update.
 
-        ``batch`` holds (B, ...) tensors. Returns floats ``q_loss``, ``pi_loss``, ``alpha``,
-        ``alpha_loss``, ``entropy`` (minus the mean log-probability) and ``q_mean``.
+        ``batch`` holds (B, ...) tensors. Returns floats ``q_loss``, ``q_mean`` and, when
+        ``update_actor`` (False: critics only, e.g. to fit a critic to a cloned policy first),
+        ``pi_loss``, ``alpha``, ``alpha_loss`` and ``entropy`` (minus the mean log-probability).
         """
         alpha = self.log_alpha.detach().exp()
         with torch.no_grad():
@@ -199,28 +225,30 @@ class SACAgent(nn.Module):
         self.critic_optim.zero_grad(set_to_none=True)
         q_loss.backward()
         self.critic_optim.step()
+        stats = {"q_loss": q_loss.item(), "q_mean": q.detach().mean().item()}
 
-        # The actor's gradient flows through the critics without updating them.
-        self.critic.requires_grad_(False)
-        act, log_prob = self.policy(batch.obs)
-        pi_loss = (alpha * log_prob - self.q_values(batch.obs, act).min(0).values).mean()
-        self.actor_optim.zero_grad(set_to_none=True)
-        pi_loss.backward()
-        self.actor_optim.step()
-        self.critic.requires_grad_(True)
+        if update_actor:
+            # The actor's gradient flows through the critics without updating them.
+            self.critic.requires_grad_(False)
+            act, log_prob = self.policy(batch.obs)
+            pi_loss = (alpha * log_prob - self.q_values(batch.obs, act).min(0).values).mean()
+            self.actor_optim.zero_grad(set_to_none=True)
+            pi_loss.backward()
+            self.actor_optim.step()
+            self.critic.requires_grad_(True)
 
-        alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
-        if self.learn_alpha:
-            self.alpha_optim.zero_grad(set_to_none=True)
-            alpha_loss.backward()
-            self.alpha_optim.step()
+            alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+            if self.learn_alpha:
+                self.alpha_optim.zero_grad(set_to_none=True)
+                alpha_loss.backward()
+                self.alpha_optim.step()
+            stats.update(pi_loss=pi_loss.item(), alpha=alpha.item(), alpha_loss=alpha_loss.item(),
+                         entropy=-log_prob.detach().mean().item())
 
         with torch.no_grad():
             for target_param, param in zip(self.target_critic.parameters(), self.critic.parameters()):
                 target_param.lerp_(param, self.tau)
-        return {"q_loss": q_loss.item(), "pi_loss": pi_loss.item(), "alpha": alpha.item(),
-                "alpha_loss": alpha_loss.item(), "entropy": float(-log_prob.detach().mean()),
-                "q_mean": float(q.detach().mean())}
+        return stats
 
     # saving ------------------------------------------------------------------------------------
     def full_state(self) -> dict:
@@ -351,12 +379,14 @@ class Interaction:
     ``episode_seed(seed, episode)``, so a run resumed at an episode boundary needs no env
     state; after each episode it evaluates the agent's deterministic policy when due, logs one
     row (return, the latest learner statistics in ``counters.last``, ``eval_return`` when
-    evaluated) and checkpoints when due and at the end.
+    evaluated) and checkpoints when due and at the end. It seeds the global torch RNG with the
+    run's seed, so that components initialised from it (a model's weights) are reproducible.
     """
 
     def __init__(self, config: RunConfig, run: Run):
         self.run, self.cfg = run, config.algorithm
         self.seed, self.total_steps = config.run.seed, config.run.steps
+        torch.manual_seed(self.seed)
         spec = config.task_spec()
         self.env, self.eval_env = spec.make_env(), spec.make_env()
         self.obs_dim, self.act_dim, self.low, self.high = env_dims(self.env)

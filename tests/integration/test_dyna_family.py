@@ -1,0 +1,141 @@
+"""The Dyna family end to end: each pairing (sac, dyna, mbpo, mbmf) and each model inside Dyna
+and MBPO runs a few hundred env steps through ``resolve`` + ``Run`` into a tmp folder and writes
+metrics; MBPO refuses a single model; an interrupted MBPO run resumes to the same metrics."""
+
+import csv
+
+import pytest
+
+import algorithms.dyna  # noqa: F401  (registers dyna)
+import algorithms.mbmf  # noqa: F401  (registers mbmf)
+import algorithms.mbpo
+import algorithms.sac  # noqa: F401  (registers sac)
+from mbrl_zoo.config import merge, resolve
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.registry import ALGORITHMS, load_components
+from mbrl_zoo.runs import Run
+
+load_components()
+
+TASK = "InvertedPendulum-v5"
+SMALL_SAC = {"hidden": [32, 32], "batch_size": 32, "eval_every": 100, "checkpoint_every": 100}
+SMALL_FIT = {"fit_epochs": 2, "fit_batch_size": 64}
+SMALL_MODEL = {"hidden": 32, "layers": 2}
+SETTINGS = {
+    "sac": {"random_steps": 100},
+    "dyna": {"random_steps": 100, "updates_per_step": 2, "model_train_every": 100, "rollouts_per_step": 16,
+             "rollout_length": 2, **SMALL_FIT},
+    "mbpo": {"random_steps": 100, "updates_per_step": 2, "epoch_length": 100, "model_train_freq": 100,
+             "rollout_batch_size": 200, "rollout_schedule": [0, 2, 1, 3], **SMALL_FIT},
+    "mbmf": {"random_steps": 50, "mpc_steps": 120, "refit_every": 100, "horizon": 4, "dagger_iterations": 1,
+             "dagger_steps": 40, "bc_epochs": 2, "critic_warmup_updates": 10, **SMALL_FIT},
+}
+
+
+def train(tmp_path, pairing: str, steps: int = 300, model: dict | None = None, planner: dict | None = None,
+          resume: bool = False, run_class: type = Run, **algorithm) -> list[dict]:
+    overrides = {"run": {"task": TASK, "seed": 1, "steps": steps},
+                 "algorithm": {**SMALL_SAC, **SETTINGS[pairing], **algorithm}}
+    if model is not None:
+        overrides["model"] = model
+    if planner is not None:
+        overrides["planner"] = planner
+    config = resolve(pairing, overrides)
+    run = run_class(tmp_path, config.to_dict(), total_steps=steps, quiet=True, resume=resume)
+    try:
+        ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
+    finally:
+        run.close()
+    with open(tmp_path / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def check_rows(rows: list[dict], steps: int, *columns: str) -> None:
+    assert rows and int(rows[-1]["env_step"]) == steps
+    assert [int(r["episode"]) for r in rows] == list(range(len(rows)))
+    for column in ("eval_return", *columns):
+        assert any(r.get(column) not in (None, "") for r in rows), f"no {column} logged"
+
+
+def test_sac_pairing_runs(tmp_path):
+    check_rows(train(tmp_path, "sac"), 300, "q_loss", "alpha")
+    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "learning_curve.png").exists()
+
+
+@pytest.mark.parametrize("model", [
+    {"name": "gaussian", **SMALL_MODEL},
+    {"name": "deterministic", **SMALL_MODEL},
+    {"name": "pe", **SMALL_MODEL, "ensemble_size": 3, "num_elites": 2},
+    {"name": "oracle"},
+])
+def test_dyna_runs_with_every_kind_of_model(tmp_path, model):
+    rows = train(tmp_path, "dyna", model=model)
+    check_rows(rows, 300, "q_loss", *(["model_loss"] if model["name"] != "oracle" else []))
+
+
+@pytest.mark.parametrize("model", [
+    {"name": "pe", **SMALL_MODEL, "ensemble_size": 3, "num_elites": 2},
+    {"name": "gaussian", **SMALL_MODEL, "ensemble_size": 3},
+    {"name": "deterministic", **SMALL_MODEL, "ensemble_size": 2},
+])
+def test_mbpo_runs_with_ensembles(tmp_path, model):
+    rows = train(tmp_path, "mbpo", model=model)
+    check_rows(rows, 300, "q_loss", "model_loss", "rollout_len", "model_buffer")
+    # Fits at epochs 0, 1, 2 of schedule [0, 2, 1, 3]: k = 1, 2, 3; the model buffer keeps one
+    # epoch of rollouts, at most 200 * k transitions.
+    logged = [(float(r["rollout_len"]), float(r["model_buffer"])) for r in rows if r.get("rollout_len")]
+    assert sorted({k for k, _ in logged}) == [1.0, 2.0, 3.0]
+    assert all(size <= 200 * k for k, size in logged)
+
+
+def test_mbmf_pairing_runs_all_three_phases(tmp_path):
+    rows = train(tmp_path, "mbmf", model=SMALL_MODEL | {"name": "deterministic"}, planner={"population_size": 50})
+    check_rows(rows, 300, "bc_loss", "q_loss", "model_loss")
+    assert {float(r["phase"]) for r in rows} == {0.0, 1.0, 2.0}
+
+
+def test_mbpo_refuses_a_single_model_with_the_reason(tmp_path):
+    with pytest.raises(UserError, match="ensemble_size=1"):
+        train(tmp_path, "mbpo", model={"name": "gaussian", **SMALL_MODEL})
+    with pytest.raises(UserError, match="ensemble"):
+        resolve("mbpo", {"run": {"task": TASK}, "model": {"name": "oracle"}})
+
+
+class Interrupted(Exception):
+    pass
+
+
+class InterruptedRun(Run):
+    """A run that stops (as if killed) when it logs episode ``stop_at``."""
+
+    stop_at = 30
+
+    def log_episode(self, *args, **kwargs):
+        if len(self.rows) == self.stop_at:
+            raise Interrupted
+        super().log_episode(*args, **kwargs)
+
+
+@pytest.mark.parametrize("pairing, model", [
+    ("mbpo", {"name": "pe", **SMALL_MODEL, "ensemble_size": 2, "num_elites": 1}),
+    ("mbmf", {"name": "deterministic", **SMALL_MODEL}),
+])
+def test_an_interrupted_run_resumes_to_the_same_metrics(tmp_path, pairing, model):
+    planner = {"population_size": 50} if pairing == "mbmf" else None
+    whole = train(tmp_path / "whole", pairing, steps=260, model=model, planner=planner)
+    with pytest.raises(Interrupted):
+        train(tmp_path / "split", pairing, steps=260, model=model, planner=planner, run_class=InterruptedRun)
+    split = train(tmp_path / "split", pairing, steps=260, model=model, planner=planner, resume=True)
+    timings = {"episode_s", "wall_s", "model_fit_s"}
+    assert [{k: v for k, v in r.items() if k not in timings} for r in split] == \
+           [{k: v for k, v in r.items() if k not in timings} for r in whole]
+
+
+def test_presets_reach_the_resolved_config():
+    config = resolve("mbpo", merge(algorithms.mbpo.preset_overrides("Hopper-v5"), {"run": {"task": "Hopper-v5"}}))
+    assert config.algorithm.rollout_schedule == (20, 100, 1, 15)
+    assert config.to_dict()["algorithm"]["updates_per_step"] == 20
+    assert algorithms.mbpo.preset_overrides("no-such-task") == {}
+    overridden = resolve("mbpo", merge(algorithms.mbpo.preset_overrides("Hopper-v5"),
+                                       {"algorithm": {"updates_per_step": 5}}))
+    assert overridden.algorithm.updates_per_step == 5
