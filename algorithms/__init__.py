@@ -6,3 +6,7 @@ A module registers itself with ``ALGORITHMS.add(name, sys.modules[__name__], req
 as ``"ensemble"``) and its named recipes with ``register_pairing(Pairing(...))``.
 Importing this package registers every algorithm and pairing.
 """
+
+from algorithms import mpc, sac
+
+__all__ = ["mpc", "sac"]

@@ -146,7 +146,9 @@ def _build_once(config) -> None:
     obs_dim, act_dim = spec.dims()
     low, high = spec.action_bounds()
     if config.model_name is not None:
-        config.make_model(obs_dim, act_dim)
+        from mbrl_zoo.models.base import validate_model
+
+        validate_model(config.make_model(obs_dim, act_dim))
     if config.planner_name is not None:
         horizon = getattr(config.algorithm, "horizon", 1)
         config.make_planner(low, high, horizon)

@@ -80,12 +80,13 @@ class Run:
         return self._elapsed_before + time.perf_counter() - self._start
 
     def log_episode(self, env_step: int, episode: int, episode_return: float, episode_steps: int,
-                    **extra: float) -> None:
-        """Append one row to ``metrics.csv`` (rewritten atomically) and update the progress bar."""
+                    **extra: float | None) -> None:
+        """Append one row to ``metrics.csv`` (rewritten atomically) and update the progress bar.
+        ``extra`` columns hold floats; ``None`` leaves the cell empty."""
         now = time.perf_counter()
         row = {"env_step": int(env_step), "episode": int(episode), "return": float(episode_return),
                "episode_steps": int(episode_steps), "episode_s": now - self._episode_start,
-               "wall_s": self.wall_s(), **{k: float(v) for k, v in extra.items()}}
+               "wall_s": self.wall_s(), **{k: None if v is None else float(v) for k, v in extra.items()}}
         self._episode_start = now
         self.rows.append(row)
         self._write_metrics()

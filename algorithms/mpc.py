@@ -1,0 +1,146 @@
+"""Model-predictive control with a learned (or simulator) model: RS-MPC and PETS.
+
+The trial loop of Nagabandi et al., "Neural Network Dynamics for Model-Based Deep Reinforcement
+Learning with Model-Free Fine-Tuning" (ICRA 2018) and Chua et al., "Deep Reinforcement Learning
+in a Handful of Trials using Probabilistic Dynamics Models" (NeurIPS 2018): collect random-policy
+data, fit the model, then act with MPC, adding every real transition to the data set and refitting
+the model every ``refit_every`` steps. Any registered model and planner pair this way: RS-MPC is a
+deterministic model with random shooting, PETS a probabilistic ensemble with CEM and TS-inf
+particles, and ``oracle-*`` pairings plan with the simulator itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from mbrl_zoo.buffer import ReplayBuffer
+from mbrl_zoo.config import RunConfig
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.fit import fit
+from mbrl_zoo.registry import ALGORITHMS, MODELS, PLANNERS, Pairing, register_pairing
+from mbrl_zoo.rollout import make_objective
+from mbrl_zoo.runs import Run, episode_seed
+from planners.mpc import MPC
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of the MPC trial loop (defaults: mbrl-lib's PETS cart-pole settings).
+
+    ``horizon``: planning horizon H. ``particles``: model rollouts per candidate (P).
+    ``propagation``: ``tsinf`` (member fixed per particle), ``ts1`` (member redrawn each step),
+    ``sample`` (random member and noise each step), ``expectation`` (ensemble mean, no noise).
+    ``replan_every``: execute this many planned actions before replanning.
+    ``open_loop``: plan once per horizon and execute the whole plan (no replanning).
+    ``random_steps``: uniform-random steps collected before the first fit.
+    ``refit_every``: env steps between model refits (mbrl-lib: one trial).
+    ``fit_*``: arguments of :func:`mbrl_zoo.models.fit.fit`.
+    """
+
+    horizon: int = 15
+    particles: int = 20
+    propagation: Literal["tsinf", "ts1", "sample", "expectation"] = "tsinf"
+    replan_every: int = 1
+    open_loop: bool = False
+    random_steps: int = 200
+    refit_every: int = 200
+    buffer_capacity: int = 1_000_000
+    fit_epochs: int = 50
+    fit_batch_size: int = 32
+    fit_holdout_ratio: float = 0.1
+    fit_patience: int = 5
+    fit_lr: float = 1e-3
+    fit_weight_decay: float = 5e-5
+
+    def __post_init__(self):
+        for name in ("horizon", "particles", "replan_every", "refit_every", "buffer_capacity", "fit_epochs",
+                     "fit_batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
+        if self.random_steps < 0 or not 0.0 <= self.fit_holdout_ratio < 1.0:
+            raise UserError("algorithm.random_steps must be >= 0 and 0 <= algorithm.fit_holdout_ratio < 1.")
+
+
+def train(config: RunConfig, run: Run) -> None:
+    """Run the MPC trial loop for ``config.run.steps`` environment steps, logging each episode."""
+    cfg: Config = config.algorithm
+    seed = config.run.seed
+    task = config.task_spec()
+    env = task.make_env()
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    low, high = task.action_bounds()
+    torch.manual_seed(seed)
+    model = config.make_model(obs_dim, act_dim)
+    learned = "learned" in MODELS.get(config.model_name).tags
+    controller = MPC(config.make_planner(low, high, cfg.horizon), cfg.replan_every, cfg.open_loop)
+    differentiable = "differentiable" in PLANNERS.get(config.planner_name).requires
+    reward_fn = task.reward_fn if task.reward_fn is not None else model.reward_fn
+    buffer = ReplayBuffer(obs_dim, act_dim, cfg.buffer_capacity)
+    generator = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    env_step = episode = 0
+    last_fit: int | None = None
+    fit_stats: dict[str, float | None] = {}
+
+    state = run.load_checkpoint()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        buffer.load_state_dict(state["buffer"])
+        generator.set_state(state["generator"])
+        rng.bit_generator.state = state["rng"]
+        env_step, episode, last_fit, fit_stats = state["env_step"], state["episode"], state["last_fit"], state["fit"]
+
+    while env_step < config.run.steps:
+        obs, _ = env.reset(seed=episode_seed(seed, episode))
+        controller.reset()
+        episode_return, episode_steps, plan_s, done = 0.0, 0, 0.0, False
+        while not done:
+            if learned and env_step >= cfg.random_steps and len(buffer) > 0 and (
+                    last_fit is None or env_step - last_fit >= cfg.refit_every):
+                stats = fit(model, buffer.all(), epochs=cfg.fit_epochs, batch_size=cfg.fit_batch_size,
+                            holdout_ratio=cfg.fit_holdout_ratio, patience=cfg.fit_patience, lr=cfg.fit_lr,
+                            weight_decay=cfg.fit_weight_decay, generator=generator)
+                fit_stats = {f"fit_{k}": v for k, v in stats.summary().items()}
+                last_fit = env_step
+            if learned and env_step < cfg.random_steps:
+                action = rng.uniform(low, high).astype(np.float32)
+            else:
+                t0 = run.wall_s()
+                objective = make_objective(model, obs, reward_fn=reward_fn, termination_fn=task.termination_fn,
+                                           particles=cfg.particles, propagation=cfg.propagation,
+                                           generator=generator, differentiable=differentiable)
+                action = controller.act(objective, generator).numpy()
+                plan_s += run.wall_s() - t0
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            buffer.add(obs, action, next_obs, reward, terminated, truncated)
+            obs, done = next_obs, terminated or truncated
+            episode_return += float(reward)
+            episode_steps += 1
+            env_step += 1
+            run.advance(env_step)
+        episode += 1
+        run.log_episode(env_step, episode, episode_return, episode_steps,
+                        plan_ms_per_step=1000 * plan_s / episode_steps, **fit_stats)
+        run.save_checkpoint({"model": model.state_dict(), "buffer": buffer.state_dict(),
+                             "generator": generator.get_state(), "rng": rng.bit_generator.state,
+                             "env_step": env_step, "episode": episode, "last_fit": last_fit, "fit": fit_stats})
+    env.close()
+
+
+ALGORITHMS.add("mpc", sys.modules[__name__], requires={"model", "planner"})
+
+register_pairing(Pairing(
+    "pets", "mpc", "pe", "cem", {"algorithm": {"propagation": "tsinf"}},
+    "PETS (Chua et al. 2018): probabilistic ensemble, CEM, TS-inf particles"))
+register_pairing(Pairing(
+    "rs-mpc", "mpc", "deterministic", "random-shooting",
+    {"algorithm": {"particles": 1, "propagation": "expectation", "horizon": 10}},
+    "RS-MPC (Nagabandi et al. 2018): deterministic MLP, random shooting"))
+register_pairing(Pairing(
+    "oracle-cem", "mpc", "oracle", "cem", {"algorithm": {"particles": 1, "propagation": "expectation"}},
+    "CEM planning with the simulator as the model (no model error)"))

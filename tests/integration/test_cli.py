@@ -1,0 +1,125 @@
+"""The command line as a new user meets it: errors exit 2 with one paragraph and leave nothing
+behind; a run writes its folder, is deterministic, and resumes after an interruption."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from mbrl_zoo import runs
+from mbrl_zoo.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# A PETS run small enough for a unit-speed test: 2 short episodes on cart-pole swing-up.
+SMALL = ["--task", "cartpole-swingup", "--steps", "60", "--quiet",
+         "--set", "algorithm.random_steps=20", "--set", "algorithm.refit_every=20",
+         "--set", "algorithm.horizon=5", "--set", "algorithm.particles=4", "--set", "algorithm.fit_epochs=2",
+         "--set", "planner.population_size=20", "--set", "planner.iterations=2",
+         "--set", "model.ensemble_size=2", "--set", "model.num_elites=2", "--set", "model.hidden=16",
+         "--set", "run.steps=60"]
+
+
+def _episode_length_30(monkeypatch):
+    from mbrl_zoo.tasks import get_task
+
+    spec = get_task("cartpole-swingup")
+    monkeypatch.setattr(type(spec), "make_env", lambda self, **kw: __import__("gymnasium").make(
+        self.env_id, max_episode_steps=30, **{**self.env_kwargs, **kw}))
+
+
+def _rows(folder: Path):
+    with open(folder / "metrics.csv") as f:
+        return [(r["env_step"], r["episode"], r["return"]) for r in csv.DictReader(f)]
+
+
+def test_list_prints_every_table(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("tasks:", "models:", "planners:", "algorithms:", "pairings:"):
+        assert heading in out
+    assert "cartpole-swingup" in out and "pets" in out and "cem" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "petz", "--task", "cartpole-swingup"], "unknown pairing 'petz'. Did you mean 'pets'?"),
+    (["run", "pets", "--task", "HalfCheetah"], "unknown task 'HalfCheetah'. Did you mean 'HalfCheetah-v5'?"),
+    (["run", "pets", "--set", "planner.popsize=3"], "unknown key planner.popsize; valid keys of planner"),
+    (["run", "pets", "--set", "planner.population_size=many"], "planner.population_size='many' has the wrong type"),
+    (["run", "pets", "--set", "planner.population_size=-4"], "population_size"),
+    (["run", "pets", "--set", "algorithm.propagation=ts3"], "choose one of"),
+    (["run", "pets", "--set", "model.name=oracle", "--set", "planner.name=gradient"],
+     "planner 'gradient' cannot work with model 'oracle'"),
+    (["--plugin", str(FIXTURES / "bad_tasks.py"), "run", "pets", "--task", "typo-env"],
+     "gymnasium cannot make env 'HalfCheeta-v5'"),
+    (["--plugin", str(FIXTURES / "bad_tasks.py"), "run", "pets", "--task", "wrong-reward"],
+     "task 'wrong-reward' disagrees with its environment"),
+    (["--plugin", str(FIXTURES / "wrong_shape_model.py"), "run", "rs-mpc", "--set", "model.name=student-wrong-shape"],
+     "returned shape"),
+    (["run", "pets", "--resume"], "no checkpoint.pt"),
+    (["run"], "the following arguments are required: pairing"),
+])
+def test_bad_input_exits_2_with_one_paragraph_and_no_folder(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) if argv == ["run"] else _no_raise() as _:
+        code = main(argv)
+        assert code == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "Traceback" not in err
+    assert err.count("error:") == 1
+    assert not (tmp_path / "results").exists()
+
+
+class _no_raise:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_run_writes_folder_and_is_deterministic(tmp_path, capsys, monkeypatch):
+    _episode_length_30(monkeypatch)
+    for name in ("a", "b"):
+        assert main(["run", "pets", *SMALL, "--out", str(tmp_path / name)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["env_steps"] == 60 and summary["episodes"] == 2
+    folder = tmp_path / "a"
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "config.json", "learning_curve.png",
+                                                      "metrics.csv"]
+    config = json.loads((folder / "config.json").read_text())
+    assert config["planner"]["population_size"] == 20 and config["model"]["name"] == "pe"
+    assert _rows(folder) == _rows(tmp_path / "b")
+    with open(folder / "metrics.csv") as f:
+        header = next(csv.reader(f))
+    assert header[:6] == ["env_step", "episode", "return", "episode_steps", "episode_s", "wall_s"]
+
+
+def test_interrupted_run_resumes_to_same_metrics(tmp_path, monkeypatch, capsys):
+    _episode_length_30(monkeypatch)
+    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "whole")]) == 0
+
+    advance = runs.Run.advance
+
+    def interrupt_mid_second_episode(self, env_step, **postfix):
+        if env_step == 45:
+            raise KeyboardInterrupt
+        advance(self, env_step, **postfix)
+
+    monkeypatch.setattr(runs.Run, "advance", interrupt_mid_second_episode)
+    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "cut")]) == 130
+    assert len(_rows(tmp_path / "cut")) == 1
+    monkeypatch.setattr(runs.Run, "advance", advance)
+    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "cut")]) == 2  # no silent overwrite
+    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "cut"), "--resume"]) == 0
+    assert _rows(tmp_path / "cut") == _rows(tmp_path / "whole")
+
+
+def test_student_model_plugin_runs_through_the_cli(tmp_path, monkeypatch):
+    _episode_length_30(monkeypatch)
+    argv = ["--plugin", str(FIXTURES / "student_model.py"), "run", "rs-mpc", "--set", "model.name=student-linear",
+            "--task", "cartpole-swingup", "--steps", "60", "--quiet", "--set", "algorithm.random_steps=30",
+            "--set", "planner.population_size=50", "--out", str(tmp_path / "student")]
+    assert main(argv) == 0
+    assert len(_rows(tmp_path / "student")) == 2
