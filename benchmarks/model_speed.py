@@ -1,0 +1,103 @@
+"""Speed of one ensemble forward pass against this machine's float32 matmul throughput.
+
+Times the call PETS makes at every horizon step of a CEM iteration: ``model.sample(obs, act,
+member, generator)`` on population x particles rows (350 x 20 = 7,000) with TS-1 members (a random
+permutation giving every elite an equal share), for a 7-member 4x200 SiLU Gaussian ensemble
+(``pe``), plus ``mean`` with per-row members and the bare stacked MLP. Throughput counts the MLP's
+matmul FLOPs only (2 x rows x (in x h + (L-1) x h^2 + h x out)); the reference is the best float32
+GEMM throughput over a few shapes, measured in the same process, rounds interleaved with the
+model timings and medians taken (other work on the machine disturbs single timings).
+
+Usage: python benchmarks/model_speed.py [--task HalfCheetah-v5] [--rows 7000] [--threads 2]
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from mbrl_zoo.models import build_model
+from mbrl_zoo.tasks import get_task
+
+
+def seconds_per_call(fn: Callable[[], object], budget_s: float) -> float:
+    """Median over 5 blocks of the mean time per call, each block about ``budget_s / 5``."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    reps = max(1, int(budget_s / 5 / max(time.perf_counter() - start, 1e-6)))
+    blocks = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        blocks.append((time.perf_counter() - start) / reps)
+    return statistics.median(blocks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="HalfCheetah-v5")
+    parser.add_argument("--model", default="pe")
+    parser.add_argument("--rows", type=int, default=7000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budget-s", type=float, default=0.5, help="seconds per timed quantity per round")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    task = get_task(args.task)
+    obs_dim, act_dim = task.dims()
+    model = build_model(args.model, obs_dim, act_dim, task=task)
+    generator = torch.Generator().manual_seed(0)
+    obs, act = torch.randn(args.rows, obs_dim), torch.rand(args.rows, act_dim) * 2 - 1
+    elites = model.elites
+    member = elites[torch.randperm(args.rows, generator=generator) % elites.numel()]
+    widths = [layer.weight.shape[1:] for layer in model.net.layers]
+    flops = 2 * args.rows * sum(int(i) * int(o) for i, o in widths)
+    grouped = torch.randn(elites.numel(), args.rows // elites.numel(), int(widths[0][0]))
+
+    gemms = {
+        "2048x2048 @ 2048x2048": (torch.randn(2048, 2048), torch.randn(2048, 2048)),
+        f"{args.rows}x200 @ 200x200": (torch.randn(args.rows, 200), torch.randn(200, 200)),
+        f"(7,{args.rows // 7},200) @ (7,200,200)": (torch.randn(7, args.rows // 7, 200), torch.randn(7, 200, 200)),
+    }
+    timed: dict[str, Callable[[], object]] = {
+        name: (lambda a=a, b=b: torch.matmul(a, b)) for name, (a, b) in gemms.items()
+    }
+    timed["sample"] = lambda: model.sample(obs, act, member, generator)
+    timed["mean"] = lambda: model.mean(obs, act, member)
+    timed["net"] = lambda: model.net(grouped, elites)
+    samples: dict[str, list[float]] = {name: [] for name in timed}
+    with torch.inference_mode():
+        for _ in range(args.rounds):
+            for name, fn in timed.items():
+                samples[name].append(seconds_per_call(fn, args.budget_s))
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    gemm_gflops = {}
+    for name, (a, b) in gemms.items():
+        gemm_gflops[name] = 2 * a.shape[-2] * a.shape[-1] * b.shape[-1] * (a.shape[0] if a.dim() == 3 else 1) / median[name] / 1e9
+    reference = max(gemm_gflops.values())
+    gflops = {name: flops / median[name] / 1e9 for name in ("sample", "mean", "net")}
+    print(json.dumps({
+        "benchmark": "model_speed", "model": args.model, "task": args.task, "rows": args.rows,
+        "ensemble_size": model.ensemble_size, "elites": elites.numel(), "layers": len(widths) - 1,
+        "hidden": int(widths[0][1]), "threads": args.threads, "rounds": args.rounds,
+        "matmul_gflops": round(reference, 1), "matmul_gflops_by_shape": {k: round(v, 1) for k, v in gemm_gflops.items()},
+        "sample_ms": round(median["sample"] * 1e3, 2), "sample_gflops": round(gflops["sample"], 1),
+        "ratio": round(gflops["sample"] / reference, 3),
+        "mean_ms": round(median["mean"] * 1e3, 2), "mean_ratio": round(gflops["mean"] / reference, 3),
+        "net_ms": round(median["net"] * 1e3, 2), "net_ratio": round(gflops["net"] / reference, 3),
+        "flops_per_call": flops,
+    }))
+
+
+if __name__ == "__main__":
+    main()
