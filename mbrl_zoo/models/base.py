@@ -68,6 +68,11 @@ class DynamicsModel(nn.Module):
         raise NotImplementedError
 
 
+def elites_of(model: DynamicsModel) -> torch.Tensor:
+    """``model.elites`` (K,) long, or all members for a model without that attribute."""
+    return torch.as_tensor(getattr(model, "elites", torch.arange(model.ensemble_size)), dtype=torch.long)
+
+
 def check_prediction(model: DynamicsModel, name: str, out: torch.Tensor, rows: int,
                      members: int | None = None) -> torch.Tensor:
     """Raise a clear UserError when ``model.name`` returned a shape other than (rows, obs_dim),
@@ -93,7 +98,8 @@ def validate_model(model: DynamicsModel, rows: int = 4, generator: torch.Generat
             raise UserError(f"model {type(model).__name__} must have an int attribute {attribute!r}.")
     obs = torch.randn(rows, model.obs_dim, generator=generator)
     act = torch.rand(rows, model.act_dim, generator=generator) * 2 - 1
-    member = model.elites[torch.arange(rows) % model.elites.numel()]
+    elites = elites_of(model)
+    member = elites[torch.arange(rows) % elites.numel()]
     with torch.no_grad():
         mean, var = model.predict(obs, act)
         check_prediction(model, "predict (mean)", mean, rows, model.ensemble_size)

@@ -171,23 +171,25 @@ class MLPDynamics(DynamicsModel):
                             f"got {members.tolist()}.")
         self.elite_members.copy_(members)
 
-    def _features(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
-        """Network inputs before standardisation: (..., O + #angles + A)."""
+    def _features(self, obs: torch.Tensor, act: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Network inputs before standardisation, in ``dtype`` (default the weights'):
+        (..., O + #angles + A)."""
         if obs.shape[-1] != self.obs_dim or act.shape[-1] != self.act_dim or obs.shape[:-1] != act.shape[:-1]:
             raise UserError(f"{type(self).__name__} expects obs (..., {self.obs_dim}) and act (..., {self.act_dim}) "
                             f"with the same leading dims; got {tuple(obs.shape)} and {tuple(act.shape)}.")
-        obs, act = obs.to(self._dtype), act.to(self._dtype)
+        obs, act = obs.to(dtype or self._dtype), act.to(dtype or self._dtype)
         if not self.angle_dims:
             return torch.cat([obs, act], dim=-1)
         angles = obs[..., self._angle_dims]
         return torch.cat([obs[..., self._plain_dims], torch.sin(angles), torch.cos(angles), act], dim=-1)
 
-    def _raw_target(self, obs: torch.Tensor, next_obs: torch.Tensor, rew: torch.Tensor) -> torch.Tensor:
-        """Targets before standardisation: (..., D)."""
-        next_obs = next_obs.to(self._dtype)
-        target = next_obs - obs.to(self._dtype) if self.config.delta else next_obs
+    def _raw_target(self, obs: torch.Tensor, next_obs: torch.Tensor, rew: torch.Tensor,
+                    dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Targets before standardisation, in ``dtype`` (default the weights'): (..., D). The
+        difference is taken in the data's precision, before any cast."""
+        target = (next_obs - obs if self.config.delta else next_obs).to(dtype or self._dtype)
         if self.config.learn_reward:
-            target = torch.cat([target, rew.to(self._dtype).unsqueeze(-1)], dim=-1)
+            target = torch.cat([target, rew.to(target.dtype).unsqueeze(-1)], dim=-1)
         return target
 
     def _to_obs(self, obs: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
@@ -286,8 +288,8 @@ class MLPDynamics(DynamicsModel):
 
     def update_normalizers(self, data: Batch) -> None:
         """Set input and target statistics from the training transitions ``data`` (N, ...)."""
-        self.input_norm.fit(self._features(data.obs, data.act))
-        self.target_norm.fit(self._raw_target(data.obs, data.next_obs, data.rew))
+        self.input_norm.fit(self._features(data.obs, data.act, torch.float64))
+        self.target_norm.fit(self._raw_target(data.obs, data.next_obs, data.rew, torch.float64))
 
     def nll(self, data: Batch) -> torch.Tensor | None:
         """Per-member NLL (E,) of ``data``'s targets, per dimension, in the data's own units

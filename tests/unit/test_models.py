@@ -211,7 +211,7 @@ def test_fit_reports_epochs_stops_early_and_refits_from_current_weights():
     worst = sorted(range(7), key=lambda e: stats.member_nmse[e])[5:]
     assert not set(worst) & set(stats.elites)
     assert model.elites.tolist() == stats.elites and stats.summary()["epochs"] == len(stats.epochs)
-    weights = model.net.layers[0].weight.clone()
+    weights = model.net.layers[0].weight.detach().clone()
     again = fit(model, data, epochs=1, optimizer=stats.optimizer, generator=torch.Generator().manual_seed(1))
     assert again.optimizer is stats.optimizer
     moved = (model.net.layers[0].weight.detach() - weights).abs().max()
@@ -246,3 +246,28 @@ def test_a_model_returning_the_wrong_shape_is_refused_clearly():
         fit(WrongShape(), synthetic(20), epochs=1)
     with pytest.raises(UserError, match="expected \\(2, 3\\)"):
         check_prediction(WrongShape(), "mean", torch.zeros(2, 4), 2)
+
+
+def test_sample_and_mean_are_differentiable_in_the_actions():
+    model = build("pe")
+    obs = torch.randn(14, O)
+    act = torch.zeros(14, A, requires_grad=True)
+    member = model.elites[torch.arange(14) % 5]
+    value = model.sample(obs, act, member, torch.Generator().manual_seed(0)).sum() + model.mean(obs, act).sum()
+    value.backward()
+    assert act.grad is not None and bool(act.grad.abs().sum() > 0)
+
+
+def test_plot_helpers_draw_on_given_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mbrl_zoo.models.diagnostics import plot_disagreement, plot_kstep
+
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plot_kstep({"pe": torch.tensor([0.1, 0.2, 0.4])}, ax=left) is left
+    assert len(left.lines) == 1 and left.get_yscale() == "log"
+    assert plot_disagreement(torch.rand(20) + 0.1, torch.rand(20) + 0.1, ax=right) is right
+    plt.close(fig)
