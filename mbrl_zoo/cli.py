@@ -136,6 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _build_once(config) -> None:
     """Build the task's env, the model and the planner once, so that a bad env id or a bad
     setting value fails before a results folder exists."""
+    from mbrl_zoo.registry import ALGORITHMS
     from mbrl_zoo.tasks import check_task
 
     spec = config.task_spec()
@@ -148,7 +149,12 @@ def _build_once(config) -> None:
     if config.model_name is not None:
         from mbrl_zoo.models.base import validate_model
 
-        validate_model(config.make_model(obs_dim, act_dim))
+        model = config.make_model(obs_dim, act_dim)
+        validate_model(model)
+        if "ensemble" in ALGORITHMS.get(config.algorithm_name).requires and model.ensemble_size < 2:
+            raise UserError(
+                f"algorithm {config.algorithm_name!r} needs an ensemble, but model {config.model_name!r} has "
+                f"ensemble_size={model.ensemble_size}; use model 'pe' or --set model.ensemble_size=7.")
     if config.planner_name is not None:
         horizon = getattr(config.algorithm, "horizon", 1)
         config.make_planner(low, high, horizon)

@@ -56,6 +56,8 @@ def test_list_prints_every_table(capsys):
      "task 'wrong-reward' disagrees with its environment"),
     (["--plugin", str(FIXTURES / "wrong_shape_model.py"), "run", "rs-mpc", "--set", "model.name=student-wrong-shape"],
      "returned shape"),
+    (["run", "mbpo", "--task", "InvertedPendulum-v5", "--set", "model.name=gaussian"],
+     "algorithm 'mbpo' needs an ensemble, but model 'gaussian' has ensemble_size=1"),
     (["run", "pets", "--resume"], "no checkpoint.pt"),
     (["run"], "the following arguments are required: pairing"),
 ])
