@@ -1,4 +1,5 @@
-"""Run configuration: a pairing's defaults, then YAML, then ``--set`` overrides, all type-checked.
+"""Run configuration: a pairing's defaults (and its preset for the task), then YAML, then ``--set``
+overrides, all type-checked.
 
 A run's config has four sections. ``run`` holds ``task``, ``seed`` and ``steps``; ``algorithm``,
 ``model`` and ``planner`` hold the settings of those components, i.e. their ``Config``
@@ -134,10 +135,11 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
 
     run = build_dataclass(RunSettings, overrides.get("run", {}), "run")
     TASKS.get(run.task)
+    defaults = pairing.settings_for(run.task)
     algorithm_entry = ALGORITHMS.get(pairing.algorithm)
     algorithm = build_dataclass(
         algorithm_entry.config_class(),
-        {**pairing.settings.get("algorithm", {}), **overrides.get("algorithm", {})},
+        {**defaults.get("algorithm", {}), **overrides.get("algorithm", {})},
         "algorithm",
     )
     chosen: dict[str, tuple[str | None, Any]] = {}
@@ -150,7 +152,7 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
             chosen[section] = (None, None)
             continue
         entry: Entry = registry.get(str(name))
-        base = pairing.settings.get(section, {}) if name == default else {}
+        base = defaults.get(section, {}) if name == default else {}
         chosen[section] = (entry.name, build_dataclass(entry.config_class(), {**base, **values}, section))
     check_compatible(algorithm_entry.name, chosen["model"][0], chosen["planner"][0])
     return RunConfig(pairing_name, run, algorithm_entry.name, algorithm,

@@ -169,6 +169,8 @@ class Pairing:
     ``settings`` maps a section (``"algorithm"``, ``"model"``, ``"planner"``) to overrides of that
     component's defaults, e.g. ``{"model": {"ensemble_size": 5}, "planner": {"iterations": 5}}``.
     ``model`` or ``planner`` is ``None`` when the algorithm uses none (model-free SAC).
+    ``task_settings`` maps a task name to more overrides of the same form, applied after
+    ``settings`` on that task (per-task presets, e.g. MBPO's rollout schedule per environment).
     """
 
     name: str
@@ -177,6 +179,13 @@ class Pairing:
     planner: str | None = None
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
+    task_settings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def settings_for(self, task: str) -> dict[str, dict[str, Any]]:
+        """``settings`` with the task's preset (if any) merged over them, section by section."""
+        preset = self.task_settings.get(task, {})
+        return {section: {**self.settings.get(section, {}), **preset.get(section, {})}
+                for section in set(self.settings) | set(preset)}
 
     @property
     def summary(self) -> str:

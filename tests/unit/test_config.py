@@ -38,16 +38,22 @@ def components():
     PLANNERS.add("_planner", TinyPlanner)
     TASKS.add("_task", TaskSpec(name="_task", env_id="Pendulum-v1", reward_fn=None))
     register_pairing(Pairing("_pair", "_algo", "_model", "_planner",
-                             {"model": {"hidden": 64}, "planner": {"population_size": 50}}))
+                             {"model": {"hidden": 64}, "planner": {"population_size": 50}},
+                             task_settings={"_task": {"algorithm": {"horizon": 30}, "model": {"hidden": 128}}}))
+    TASKS.add("_task2", TaskSpec(name="_task2", env_id="Pendulum-v1", reward_fn=None))
     yield
     for reg, name in ((ALGORITHMS, "_algo"), (MODELS, "_model"), (MODELS, "_other_model"),
-                      (PLANNERS, "_planner"), (TASKS, "_task"), (PAIRINGS, "_pair")):
+                      (PLANNERS, "_planner"), (TASKS, "_task"), (TASKS, "_task2"), (PAIRINGS, "_pair")):
         reg.remove(name)
 
 
-def test_pairing_defaults_then_overrides_in_order():
-    cfg = resolve("_pair", {"run": {"task": "_task"}})
+def test_pairing_defaults_then_task_preset_then_overrides_in_order():
+    cfg = resolve("_pair", {"run": {"task": "_task2"}})
     assert (cfg.model.hidden, cfg.planner.population_size, cfg.algorithm.horizon) == (64, 50, 15)
+    cfg = resolve("_pair", {"run": {"task": "_task"}})
+    assert (cfg.model.hidden, cfg.planner.population_size, cfg.algorithm.horizon) == (128, 50, 30)
+    cfg = resolve("_pair", {"run": {"task": "_task"}, "algorithm": {"horizon": 7}})
+    assert cfg.algorithm.horizon == 7
     over = merge({"planner": {"population_size": 70}}, parse_set(["planner.population_size=200",
                                                                  "algorithm.discount=0.9", "run.task=_task"]))
     cfg = resolve("_pair", over)
@@ -57,7 +63,7 @@ def test_pairing_defaults_then_overrides_in_order():
 def test_to_dict_round_trips_through_resolve():
     cfg = resolve("_pair", parse_set(["run.task=_task", "model.layers=[8, 8, 8]", "planner.temperature=0.5"]))
     d = cfg.to_dict()
-    assert d["model"] == {"name": "_model", "hidden": 64, "ensemble_size": 1, "layers": (8, 8, 8)}
+    assert d["model"] == {"name": "_model", "hidden": 128, "ensemble_size": 1, "layers": (8, 8, 8)}
     overrides = {k: v for k, v in d.items() if k != "pairing"}
     assert resolve("_pair", overrides) == cfg
 
@@ -65,6 +71,7 @@ def test_to_dict_round_trips_through_resolve():
 def test_switching_model_drops_pairing_settings_for_old_model():
     cfg = resolve("_pair", parse_set(["run.task=_task", "model.name=_other_model"]))
     assert (cfg.model_name, cfg.model.hidden) == ("_other_model", 32)
+    assert cfg.algorithm.horizon == 30  # the algorithm's preset still applies
 
 
 @pytest.mark.parametrize("assignment, message", [
