@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.registry import PLANNERS
 from planners import CEM, MPC, Planner
 
 H = 4
@@ -87,3 +88,13 @@ def test_closed_loop_cem_steers_a_point_to_a_target():
 
         x += float(mpc.act(objective, gen))
     assert abs(x - target) < 0.1
+
+
+@pytest.mark.parametrize("name", ["random-shooting", "cem", "mppi", "icem", "gradient"])
+def test_every_registered_planner_runs_under_mpc_within_bounds(name):
+    planner = PLANNERS.get(name).obj(action_low=LOW, action_high=HIGH, horizon=H)
+    mpc = MPC(planner, replan_every=2)
+    gen = torch.Generator().manual_seed(0)
+    target = torch.tensor([0.5, 3.0])
+    actions = torch.stack([mpc.act(lambda a: -(a - target).square().sum((1, 2)), gen) for _ in range(3)])
+    assert actions.shape == (3, 2) and bool((actions >= LOW).all() and (actions <= HIGH).all())

@@ -224,3 +224,12 @@ def test_gradient_planner_is_refused_with_a_model_that_is_not_differentiable():
     finally:
         ALGORITHMS.remove("_needs_planner")
         MODELS.remove("_table_model")
+
+
+def test_mppi_smoothing_correlates_neighbouring_steps():
+    def neighbour_correlation(smoothing):
+        noise = MPPI(LOW, HIGH, 10, population_size=5000, smoothing=smoothing).smoothed_noise(seeded())
+        return float(torch.corrcoef(torch.stack([noise[:, 4:].flatten(), noise[:, 3:-1].flatten()]))[0, 1])
+
+    assert abs(neighbour_correlation(0.0)) < 0.03
+    assert neighbour_correlation(0.8) > 0.7  # AR(1) with coefficient 0.8
