@@ -217,6 +217,8 @@ class MLPDynamics(DynamicsModel):
         member = torch.as_tensor(member, dtype=torch.long, device=obs.device)
         if member.shape != obs.shape[:1]:
             raise UserError(f"member must have shape ({obs.shape[0]},) (one index per row), got {tuple(member.shape)}.")
+        if member.numel() and not 0 <= int(member.min()) <= int(member.max()) < self.ensemble_size:
+            raise UserError(f"member indices must lie in [0, {self.ensemble_size}); got {int(member.min())}..{int(member.max())}.")
         routing = Routing.of(member, self.ensemble_size)
         x = routing.group_rows(self.input_norm.normalize(self._features(obs, act)))
         used = None if routing.members.numel() == self.ensemble_size else routing.members

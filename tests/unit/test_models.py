@@ -65,6 +65,8 @@ def test_unknown_or_bad_settings_raise_user_error():
         models.GaussianMLP(O, A, angle_dims=(5,))
     with pytest.raises(UserError, match="expects obs"):
         build("gaussian").mean(torch.zeros(4, O + 1), torch.zeros(4, A))
+    with pytest.raises(UserError, match="must lie in \\[0, 1\\); got 0..1"):
+        build("gaussian").sample(torch.zeros(2, O), torch.zeros(2, A), torch.tensor([0, 1]))
 
 
 def test_ensemble_members_differ_after_bootstrap_training():
