@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
 from mbrl_zoo.models.mlp import MLPDynamics, MLPSettings, Params
 from mbrl_zoo.registry import register_model
 
@@ -44,6 +45,7 @@ class DeterministicMLP(MLPDynamics):
         return params[0]
 
     def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
+        """Squared error summed over dims, so that the training loss is the MSE."""
         return (params[0] - target).square().sum(dim=-1)
 
 
