@@ -3,6 +3,7 @@ and MBPO runs a few hundred env steps through ``resolve`` + ``Run`` into a tmp f
 metrics; MBPO refuses a single model; an interrupted MBPO run resumes to the same metrics."""
 
 import csv
+import dataclasses
 
 import pytest
 
@@ -12,7 +13,7 @@ import algorithms.mbpo
 import algorithms.sac  # noqa: F401  (registers sac)
 from mbrl_zoo.config import merge, resolve
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.registry import ALGORITHMS, load_components
+from mbrl_zoo.registry import ALGORITHMS, MODELS, load_components
 from mbrl_zoo.runs import Run
 
 load_components()
@@ -22,17 +23,17 @@ SMALL_SAC = {"hidden": [32, 32], "batch_size": 32, "eval_every": 100, "checkpoin
 SMALL_FIT = {"fit_epochs": 2, "fit_batch_size": 64}
 SMALL_MODEL = {"hidden": 32, "layers": 2}
 SETTINGS = {
-    "sac": {"random_steps": 100},
-    "dyna": {"random_steps": 100, "updates_per_step": 2, "model_train_every": 100, "rollouts_per_step": 16,
+    "sac": {"random_steps": 50},
+    "dyna": {"random_steps": 50, "updates_per_step": 2, "model_train_every": 60, "rollouts_per_step": 16,
              "rollout_length": 2, **SMALL_FIT},
-    "mbpo": {"random_steps": 100, "updates_per_step": 2, "epoch_length": 100, "model_train_freq": 100,
+    "mbpo": {"random_steps": 50, "updates_per_step": 2, "epoch_length": 60, "model_train_freq": 60,
              "rollout_batch_size": 200, "rollout_schedule": [0, 2, 1, 3], **SMALL_FIT},
-    "mbmf": {"random_steps": 50, "mpc_steps": 120, "refit_every": 100, "horizon": 4, "dagger_iterations": 1,
+    "mbmf": {"random_steps": 30, "mpc_steps": 90, "refit_every": 60, "horizon": 4, "dagger_iterations": 1,
              "dagger_steps": 40, "bc_epochs": 2, "critic_warmup_updates": 10, **SMALL_FIT},
 }
 
 
-def train(tmp_path, pairing: str, steps: int = 300, model: dict | None = None, planner: dict | None = None,
+def train(tmp_path, pairing: str, steps: int = 200, model: dict | None = None, planner: dict | None = None,
           resume: bool = False, run_class: type = Run, **algorithm) -> list[dict]:
     overrides = {"run": {"task": TASK, "seed": 1, "steps": steps},
                  "algorithm": {**SMALL_SAC, **SETTINGS[pairing], **algorithm}}
@@ -58,29 +59,26 @@ def check_rows(rows: list[dict], steps: int, *columns: str) -> None:
 
 
 def test_sac_pairing_runs(tmp_path):
-    check_rows(train(tmp_path, "sac"), 300, "q_loss", "alpha")
+    check_rows(train(tmp_path, "sac"), 200, "q_loss", "alpha")
     assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "learning_curve.png").exists()
 
 
-@pytest.mark.parametrize("model", [
-    {"name": "gaussian", **SMALL_MODEL},
-    {"name": "deterministic", **SMALL_MODEL},
-    {"name": "pe", **SMALL_MODEL, "ensemble_size": 3, "num_elites": 2},
-    {"name": "oracle"},
-])
-def test_dyna_runs_with_every_kind_of_model(tmp_path, model):
-    rows = train(tmp_path, "dyna", model=model)
-    check_rows(rows, 300, "q_loss", *(["model_loss"] if model["name"] != "oracle" else []))
+def small(name: str, **settings) -> dict:
+    """Model overrides: a small network for the learned MLP families, none for the oracle."""
+    fields = {f.name for f in dataclasses.fields(MODELS.get(name).config_class())}
+    return {"name": name, **({**SMALL_MODEL, **settings} if "hidden" in fields else {})}
 
 
-@pytest.mark.parametrize("model", [
-    {"name": "pe", **SMALL_MODEL, "ensemble_size": 3, "num_elites": 2},
-    {"name": "gaussian", **SMALL_MODEL, "ensemble_size": 3},
-    {"name": "deterministic", **SMALL_MODEL, "ensemble_size": 2},
-])
-def test_mbpo_runs_with_ensembles(tmp_path, model):
-    rows = train(tmp_path, "mbpo", model=model)
-    check_rows(rows, 300, "q_loss", "model_loss", "rollout_len", "model_buffer")
+@pytest.mark.parametrize("name", MODELS.names())
+def test_dyna_runs_with_every_registered_model(tmp_path, name):
+    rows = train(tmp_path, "dyna", model=small(name))
+    check_rows(rows, 200, "q_loss", *(["model_loss"] if "learned" in MODELS.get(name).tags else []))
+
+
+@pytest.mark.parametrize("name", [e.name for e in MODELS if "ensemble" in e.tags])
+def test_mbpo_runs_with_every_ensemble(tmp_path, name):
+    rows = train(tmp_path, "mbpo", model=small(name, ensemble_size=3, num_elites=2))
+    check_rows(rows, 200, "q_loss", "model_loss", "rollout_len", "model_buffer")
     # Fits at epochs 0, 1, 2 of schedule [0, 2, 1, 3]: k = 1, 2, 3; the model buffer keeps one
     # epoch of rollouts, at most 200 * k transitions.
     logged = [(float(r["rollout_len"]), float(r["model_buffer"])) for r in rows if r.get("rollout_len")]
@@ -89,14 +87,14 @@ def test_mbpo_runs_with_ensembles(tmp_path, model):
 
 
 def test_mbmf_pairing_runs_all_three_phases(tmp_path):
-    rows = train(tmp_path, "mbmf", model=SMALL_MODEL | {"name": "deterministic"}, planner={"population_size": 50})
-    check_rows(rows, 300, "bc_loss", "q_loss", "model_loss")
+    rows = train(tmp_path, "mbmf", model=small("deterministic"), planner={"population_size": 50})
+    check_rows(rows, 200, "bc_loss", "q_loss", "model_loss")
     assert {float(r["phase"]) for r in rows} == {0.0, 1.0, 2.0}
 
 
 def test_mbpo_refuses_a_single_model_with_the_reason(tmp_path):
     with pytest.raises(UserError, match="ensemble_size=1"):
-        train(tmp_path, "mbpo", model={"name": "gaussian", **SMALL_MODEL})
+        train(tmp_path, "mbpo", model=small("gaussian"))
     with pytest.raises(UserError, match="ensemble"):
         resolve("mbpo", {"run": {"task": TASK}, "model": {"name": "oracle"}})
 
@@ -108,7 +106,7 @@ class Interrupted(Exception):
 class InterruptedRun(Run):
     """A run that stops (as if killed) when it logs episode ``stop_at``."""
 
-    stop_at = 30
+    stop_at = 25
 
     def log_episode(self, *args, **kwargs):
         if len(self.rows) == self.stop_at:
@@ -117,15 +115,15 @@ class InterruptedRun(Run):
 
 
 @pytest.mark.parametrize("pairing, model", [
-    ("mbpo", {"name": "pe", **SMALL_MODEL, "ensemble_size": 2, "num_elites": 1}),
-    ("mbmf", {"name": "deterministic", **SMALL_MODEL}),
+    ("mbpo", small("pe", ensemble_size=2, num_elites=1)),
+    ("mbmf", small("deterministic")),
 ])
 def test_an_interrupted_run_resumes_to_the_same_metrics(tmp_path, pairing, model):
     planner = {"population_size": 50} if pairing == "mbmf" else None
-    whole = train(tmp_path / "whole", pairing, steps=260, model=model, planner=planner)
+    whole = train(tmp_path / "whole", pairing, steps=220, model=model, planner=planner)
     with pytest.raises(Interrupted):
-        train(tmp_path / "split", pairing, steps=260, model=model, planner=planner, run_class=InterruptedRun)
-    split = train(tmp_path / "split", pairing, steps=260, model=model, planner=planner, resume=True)
+        train(tmp_path / "split", pairing, steps=220, model=model, planner=planner, run_class=InterruptedRun)
+    split = train(tmp_path / "split", pairing, steps=220, model=model, planner=planner, resume=True)
     timings = {"episode_s", "wall_s", "model_fit_s"}
     assert [{k: v for k, v in r.items() if k not in timings} for r in split] == \
            [{k: v for k, v in r.items() if k not in timings} for r in whole]
