@@ -5,7 +5,8 @@ trains a model-free learner on transitions that a model generates from real stat
 (Janner et al. 2019, "When to Trust Your Model: Model-Based Policy Optimization") makes those
 rollouts short and branched from states of the real replay buffer, grows their length on a
 schedule and keeps them in a model buffer of bounded retention. The functions here are those
-pieces; the loops that call them are in :mod:`algorithms.dyna` and :mod:`algorithms.mbpo`.
+pieces, with the model-fitting settings and refitter that Dyna, MBPO and MB-MF share; the loops
+that call them are in :mod:`algorithms.dyna`, :mod:`algorithms.mbpo` and :mod:`algorithms.mbmf`.
 
 Every model is used through the :class:`~mbrl_zoo.models.base.DynamicsModel` contract only
 (``sample(obs, act, member=None, generator)``), so ensembles, single Gaussians, deterministic

@@ -346,8 +346,8 @@ def add_step(buffer: ReplayBuffer, step: Step) -> None:
 
 
 def resized(buffer: ReplayBuffer, capacity: int) -> ReplayBuffer:
-    """``buffer`` itself when it already holds ``capacity`` transitions at most, else a new buffer
-    of that capacity holding the newest ``min(len(buffer), capacity)`` of its transitions."""
+    """``buffer`` itself when its capacity is already ``capacity``, else a new buffer of that
+    capacity holding the newest ``min(len(buffer), capacity)`` of its transitions."""
     if buffer.capacity == capacity:
         return buffer
     out = ReplayBuffer(buffer.obs_dim, buffer.act_dim, capacity)
