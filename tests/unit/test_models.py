@@ -273,3 +273,19 @@ def test_plot_helpers_draw_on_given_axes():
     assert len(left.lines) == 1 and left.get_yscale() == "log"
     assert plot_disagreement(torch.rand(20) + 0.1, torch.rand(20) + 0.1, ax=right) is right
     plt.close(fig)
+
+
+def test_inference_reuses_scratch_memory_without_changing_results():
+    model = build("pe")
+    obs, act = torch.randn(35, O), torch.randn(35, A)
+    member = model.elites[torch.arange(35) % 5]
+    with torch.enable_grad():
+        reference = model.mean(obs, act, member).detach()
+    with torch.no_grad():
+        first = model.mean(obs, act, member)
+        model.mean(obs + 1.0, act, member)
+        torch.testing.assert_close(first, reference)
+    with torch.inference_mode():
+        torch.testing.assert_close(model.mean(obs, act, member), reference)
+    with torch.no_grad():
+        torch.testing.assert_close(model.mean(obs, act, member), reference)
