@@ -10,9 +10,9 @@ to it. Each env step then takes G = ``updates_per_step`` SAC updates on minibatc
 ``real_ratio`` share of real transitions.
 
 Per-task settings of the paper (Appendix C) and its code (github.com/jannerm/mbpo,
-``examples/config``) are in :data:`PRESETS`; :func:`preset_overrides` turns one into the
-``{"algorithm": {...}}`` layer that :func:`mbrl_zoo.config.resolve` takes, so that the resolved
-``config.json`` shows the values a run used.
+``examples/config``) are in :data:`PRESETS`; the ``mbpo`` pairing applies them per task
+(``mbrl-zoo run mbpo --task Hopper-v5`` uses Hopper's), under the user's own ``--set`` values,
+so the resolved ``config.json`` shows the values a run used.
 """
 
 from __future__ import annotations
@@ -101,15 +101,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 """Per-task MBPO settings (Janner et al. 2019); tasks not listed run with :class:`Config`'s defaults."""
 
 
-def preset_overrides(task: str) -> dict[str, dict[str, Any]]:
-    """The preset of ``task`` as an override layer ``{"algorithm": {...}}`` (empty when the task
-    has none). Merge it under the user's own overrides, e.g.
-    ``resolve("mbpo", merge(preset_overrides(task), user_overrides))``, so that the resolved
-    config (and the run's ``config.json``) holds the values used."""
-    preset = PRESETS.get(task)
-    return {"algorithm": {k: list(v) if isinstance(v, tuple) else v for k, v in preset.items()}} if preset else {}
-
-
 def require_ensemble(model, name: str) -> None:
     """Refuse a single model: MBPO draws each imagined transition from a random elite of an
     ensemble, whose disagreement is what keeps short rollouts honest (Janner et al. 2019)."""
@@ -176,4 +167,5 @@ ALGORITHMS.add("mbpo", sys.modules[__name__], requires={"model", "ensemble"})
 register_pairing(Pairing(
     "mbpo", algorithm="mbpo", model="pe",
     description="MBPO (Janner et al. 2019): SAC on short branched rollouts of a probabilistic ensemble",
+    task_settings={task: {"algorithm": dict(preset)} for task, preset in PRESETS.items()},
 ))

@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from algorithms import mbpo, sac  # noqa: E402
 from algorithms.model_rollouts import ModelFitter, branched_rollouts, mixed_batch  # noqa: E402
 from mbrl_zoo.buffer import ReplayBuffer  # noqa: E402
-from mbrl_zoo.config import merge, resolve  # noqa: E402
+from mbrl_zoo.config import resolve  # noqa: E402
 from mbrl_zoo.registry import load_components  # noqa: E402
 
 
@@ -57,8 +57,7 @@ def main() -> None:
 
     overrides = {k: v for k, v in (("updates_per_step", args.updates), ("rollout_batch_size", args.rollout_batch_size),
                                   ("fit_epochs", args.fit_epochs)) if v is not None}
-    config = resolve("mbpo", merge(mbpo.preset_overrides(args.task),
-                                   {"run": {"task": args.task, "seed": args.seed}, "algorithm": overrides}))
+    config = resolve("mbpo", {"run": {"task": args.task, "seed": args.seed}, "algorithm": overrides})
     cfg: mbpo.Config = config.algorithm
     spec = config.task_spec()
     env = spec.make_env()

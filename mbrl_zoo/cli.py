@@ -2,7 +2,7 @@
 
     mbrl-zoo list [tasks|models|planners|algorithms|pairings]
     mbrl-zoo config PAIRING [--task T] [--set SECTION.KEY=VALUE ...] [--config FILE.yaml]
-    mbrl-zoo run PAIRING --task T --seed S [--steps N] [--out DIR] [--set ...] [--resume] [--quiet]
+    mbrl-zoo run PAIRING --task T --seed S [--steps N] [--out DIR] [--set ...] [--resume | --overwrite] [--quiet]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
 
 Bad input (unknown names, bad keys or values, incompatible pairings, unknown env ids) prints one
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_args(run)
     run.add_argument("--out", help="results folder (default results/PAIRING/TASK/seedS)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    run.add_argument("--overwrite", action="store_true", help="replace a finished or interrupted run in --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     check = sub.add_parser("check-tasks", help="compare each task's reward/termination with its env")
@@ -118,10 +119,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mbrl_zoo.registry import ALGORITHMS
     from mbrl_zoo.runs import Run
 
+    if args.resume and args.overwrite:
+        raise UserError("--resume continues the run in the results folder and --overwrite replaces it; pass one of them.")
     config = _resolve(args)
     _build_once(config)
     out = Path(args.out) if args.out else Path("results") / config.pairing / config.run.task / f"seed{config.run.seed}"
-    run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=args.quiet, resume=args.resume)
+    run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=args.quiet, resume=args.resume,
+              overwrite=args.overwrite)
     try:
         ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
     finally:

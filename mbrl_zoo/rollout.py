@@ -7,7 +7,8 @@ NeurIPS 2018):
 
 * ``"expectation"``: every row follows the model's mean prediction (``model.mean`` with
   ``member=None``, the mean over elite members); deterministic, so one particle suffices and
-  ``particles`` is ignored.
+  ``particles`` is ignored. The same holds for any propagation when the model is deterministic
+  (``model.deterministic``) and has a single member to propagate with (the oracle, one MLP).
 * ``"sample"``: every row draws its next state from the model (``model.sample`` with
   ``member=None``: a uniformly drawn elite member per row and step, plus its noise).
 * ``"ts1"``: trajectory sampling with the member redrawn at every step; the member of each row
@@ -78,9 +79,11 @@ def rollout_returns(
             f"rollout_returns needs obs0 (O,) and actions (N, H, A); got {tuple(obs0.shape)} and {tuple(actions.shape)}."
         )
     num, horizon, act_dim = actions.shape
-    per_candidate = 1 if propagation == "expectation" else int(particles)
-    if per_candidate < 1:
+    if int(particles) < 1:
         raise UserError(f"particles must be a positive integer, got {particles!r}.")
+    single_path = propagation == "expectation" or (
+        getattr(model, "deterministic", False) and propagation_members(model, actions.device).numel() == 1)
+    per_candidate = 1 if single_path else int(particles)
     rows = num * per_candidate
     device = actions.device
     # (H, N * P, A), contiguous per step: row n * P + p is particle p of candidate n.

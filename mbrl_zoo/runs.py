@@ -29,11 +29,14 @@ METRIC_COLUMNS = ("env_step", "episode", "return", "episode_steps", "episode_s",
 class Run:
     """The results folder of one run, with its progress bar.
 
-    ``total_steps`` sizes the progress bar; ``quiet`` silences it.
+    ``total_steps`` sizes the progress bar; ``quiet`` silences it. A folder that already holds a
+    run is refused unless ``resume`` (continue it) or ``overwrite`` (replace its run files).
     """
 
+    RUN_FILES = ("config.json", "metrics.csv", "checkpoint.pt", "learning_curve.png")
+
     def __init__(self, out_dir: str | Path, config: dict[str, Any], total_steps: int,
-                 quiet: bool = False, resume: bool = False):
+                 quiet: bool = False, resume: bool = False, overwrite: bool = False):
         self.out_dir = Path(out_dir)
         self.config = config
         self.total_steps = int(total_steps)
@@ -49,10 +52,13 @@ class Run:
             if not checkpoint.exists():
                 raise UserError(f"--resume: {str(self.out_dir)!r} has no checkpoint.pt to resume from.")
             _check_same_config(saved, config)
+        elif overwrite:
+            for name in self.RUN_FILES:
+                (self.out_dir / name).unlink(missing_ok=True)
         elif (self.out_dir / "metrics.csv").exists() or checkpoint.exists():
             raise UserError(
-                f"results folder {str(self.out_dir)!r} already holds a run; pass --resume to continue it "
-                "or --out to write elsewhere."
+                f"results folder {str(self.out_dir)!r} already holds a run; pass --resume to continue it, "
+                "--overwrite to replace it, or --out to write elsewhere."
             )
         self.out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.out_dir / "config.json", config)

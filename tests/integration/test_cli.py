@@ -58,6 +58,7 @@ def test_list_prints_every_table(capsys):
      "returned shape"),
     (["run", "mbpo", "--task", "InvertedPendulum-v5", "--set", "model.name=gaussian"],
      "algorithm 'mbpo' needs an ensemble, but model 'gaussian' has ensemble_size=1"),
+    (["run", "pets", "--resume", "--overwrite"], "pass one of them"),
     (["run", "pets", "--resume"], "no checkpoint.pt"),
     (["run"], "the following arguments are required: pairing"),
 ])

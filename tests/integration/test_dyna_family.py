@@ -11,7 +11,7 @@ import algorithms.dyna  # noqa: F401  (registers dyna)
 import algorithms.mbmf  # noqa: F401  (registers mbmf)
 import algorithms.mbpo
 import algorithms.sac  # noqa: F401  (registers sac)
-from mbrl_zoo.config import merge, resolve
+from mbrl_zoo.config import resolve
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, load_components
 from mbrl_zoo.runs import Run
@@ -129,11 +129,14 @@ def test_an_interrupted_run_resumes_to_the_same_metrics(tmp_path, pairing, model
            [{k: v for k, v in r.items() if k not in timings} for r in whole]
 
 
-def test_presets_reach_the_resolved_config():
-    config = resolve("mbpo", merge(algorithms.mbpo.preset_overrides("Hopper-v5"), {"run": {"task": "Hopper-v5"}}))
+def test_the_mbpo_pairing_applies_the_task_preset_under_user_overrides():
+    config = resolve("mbpo", {"run": {"task": "Hopper-v5"}})
     assert config.algorithm.rollout_schedule == (20, 100, 1, 15)
     assert config.to_dict()["algorithm"]["updates_per_step"] == 20
-    assert algorithms.mbpo.preset_overrides("no-such-task") == {}
-    overridden = resolve("mbpo", merge(algorithms.mbpo.preset_overrides("Hopper-v5"),
-                                       {"algorithm": {"updates_per_step": 5}}))
+    pendulum = resolve("mbpo", {"run": {"task": "InvertedPendulum-v5"}}).algorithm
+    assert (pendulum.epoch_length, pendulum.random_steps, pendulum.target_entropy) == (250, 500, -0.05)
+    plain = resolve("mbpo", {"run": {"task": "Swimmer-v5"}}).algorithm  # no preset: the defaults
+    assert plain.updates_per_step == algorithms.mbpo.Config().updates_per_step
+    overridden = resolve("mbpo", {"run": {"task": "Hopper-v5"}, "algorithm": {"updates_per_step": 5}})
     assert overridden.algorithm.updates_per_step == 5
+    assert overridden.algorithm.rollout_schedule == (20, 100, 1, 15)

@@ -89,6 +89,19 @@ def test_tsinf_keeps_member_p_mod_e_for_particle_p_and_matches_hand_computed_ret
     assert returns.tolist() == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize("propagation", ["tsinf", "ts1", "sample"])
+def test_a_deterministic_single_member_model_is_rolled_out_once_per_candidate(propagation):
+    model = LinearEnsemble(ensemble_size=1)
+    model.deterministic = True
+    returns = rollout_returns(model, OBS0, ACTIONS, reward_fn=reward, particles=20, propagation=propagation)
+    assert model.rows == [3, 3, 3]
+    assert returns.tolist() == pytest.approx([hand_return(OBS0, a, 0.0) for a in ACTIONS], rel=1e-5)
+    several = LinearEnsemble(ensemble_size=2, elites=[0, 1])
+    several.deterministic = True  # a deterministic ensemble still needs its particles
+    rollout_returns(several, OBS0, ACTIONS, reward_fn=reward, particles=4, propagation=propagation)
+    assert several.rows == [12, 12, 12]
+
+
 def test_tsinf_uses_only_the_elites_when_the_model_names_them():
     model = LinearEnsemble(ensemble_size=5, elites=[1, 3])
     rollout_returns(model, OBS0, ACTIONS, reward_fn=reward, particles=4, propagation="tsinf")

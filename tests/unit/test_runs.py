@@ -94,3 +94,15 @@ def test_existing_run_is_not_overwritten_and_resume_checks_config(tmp_path):
 def test_episode_seeds_differ_and_repeat():
     assert episode_seed(0, 0) == episode_seed(0, 0)
     assert len({episode_seed(s, e) for s in range(3) for e in range(50)}) == 150
+
+
+def test_overwrite_replaces_a_finished_run_with_identical_metrics(tmp_path):
+    first = Run(tmp_path / "r", CONFIG, total_steps=100, quiet=True)
+    train_random_policy(first, seed=3, steps=100)
+    before = _read(tmp_path / "r" / "metrics.csv")
+    (tmp_path / "r" / "notes.txt").write_text("kept")  # files that are not run files stay
+    again = Run(tmp_path / "r", CONFIG, total_steps=100, quiet=True, overwrite=True)
+    assert not (tmp_path / "r" / "metrics.csv").exists() and not (tmp_path / "r" / "checkpoint.pt").exists()
+    train_random_policy(again, seed=3, steps=100)
+    assert _read(tmp_path / "r" / "metrics.csv") == before
+    assert (tmp_path / "r" / "notes.txt").read_text() == "kept"
