@@ -89,8 +89,9 @@ class EnsembleMLP(nn.Module):
 class Routing:
     """Where each of B rows sits once rows are grouped by ensemble member.
 
-    ``members`` (G,) are the distinct members present; the grouped tensor is (G, W, ...) with W
-    the largest group, smaller groups padded. Row ``order[i]`` of the input sits at
+    Each member present gets ``parts`` consecutive slices of its rows; the grouped tensor is
+    (G, W, ...) with G = ``parts`` x the members present, ``members`` (G,) naming each slice's
+    member and W the longest slice, shorter slices padded. Row ``order[i]`` of the input sits at
     ``(group[i], slot[i])``.
     """
 
@@ -101,17 +102,21 @@ class Routing:
     width: int
 
     @staticmethod
-    def of(member: torch.Tensor, ensemble_size: int) -> "Routing":
-        """Group the rows of ``member`` (B,) long in ``[0, E)``. With equal shares per member (TS-inf
-        or TS-1 with even splits) W = B / G and nothing is padded."""
+    def of(member: torch.Tensor, ensemble_size: int, parts: int = 1) -> "Routing":
+        """Group the rows of ``member`` (B,) long in ``[0, E)``, each member's rows in ``parts``
+        slices. With equal shares per member (TS-inf, or TS-1 with even splits) divisible by
+        ``parts``, W = B / G and nothing is padded."""
         counts = torch.bincount(member, minlength=ensemble_size)
         present = counts > 0
         order = torch.argsort(member, stable=True)
         sorted_member = member[order]
-        group = (torch.cumsum(present, 0) - 1)[sorted_member]
-        start = (torch.cumsum(counts, 0) - counts)[sorted_member]
-        slot = torch.arange(member.shape[0], device=member.device) - start
-        return Routing(present.nonzero().squeeze(1), order, group, slot, int(counts.max()))
+        rank = torch.arange(member.shape[0], device=member.device) - (torch.cumsum(counts, 0) - counts)[sorted_member]
+        length = (counts + parts - 1) // parts  # slice length of each member
+        part = torch.div(rank, length[sorted_member], rounding_mode="floor")
+        slot = rank - part * length[sorted_member]
+        group = (torch.cumsum(present, 0) - 1)[sorted_member] * parts + part
+        members = present.nonzero().squeeze(1).repeat_interleave(parts)
+        return Routing(members, order, group, slot, int(length.max()))
 
     def group_rows(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (B, D) -> (G, W, D), padding rows zero."""

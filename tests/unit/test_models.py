@@ -111,14 +111,18 @@ def test_vectorised_ensemble_equals_separate_members():
     torch.tensor([2, 2, 2, 0, 2, 2, 0]),         # unequal shares, member 1 absent
     torch.tensor([1]),
 ])
-def test_routing_groups_rows_by_member_and_restores_their_order(member):
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_routing_groups_rows_by_member_and_restores_their_order(member, parts):
     x = torch.arange(member.shape[0] * 2, dtype=torch.float32).view(-1, 2)
-    routing = Routing.of(member, 3)
+    routing = Routing.of(member, 3, parts)
+    assert routing.members.numel() == parts * member.unique().numel()
     grouped = routing.group_rows(x)
     assert grouped.shape == (routing.members.numel(), routing.width, 2)
     torch.testing.assert_close(routing.ungroup_rows(grouped), x)
     tagged = routing.ungroup_rows(routing.members.view(-1, 1, 1).expand(-1, routing.width, 1).float())
     assert torch.equal(tagged[:, 0].long(), member)
+    if member.tolist() == [0, 1, 2, 0, 1, 2] and parts == 2:
+        assert routing.width == 1 and routing.members.tolist() == [0, 0, 1, 1, 2, 2]  # no padding
 
 
 @torch.no_grad()
