@@ -155,6 +155,14 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
         base = defaults.get(section, {}) if name == default else {}
         chosen[section] = (entry.name, build_dataclass(entry.config_class(), {**base, **values}, section))
     check_compatible(algorithm_entry.name, chosen["model"][0], chosen["planner"][0])
+    planner_name = chosen["planner"][0]
+    if planner_name and "differentiable" in PLANNERS.get(planner_name).requires \
+            and not TASKS.get(run.task).obj.differentiable_reward:
+        raise UserError(
+            f"planner {planner_name!r} cannot work on task {run.task!r}: its reward is piecewise constant in "
+            "the actions (+1 per step while alive), so the return has no useful gradient. "
+            f"Planners that fit: {', '.join(n for n in PLANNERS.names() if 'differentiable' not in PLANNERS.get(n).requires)}."
+        )
     return RunConfig(pairing_name, run, algorithm_entry.name, algorithm,
                      chosen["model"][0], chosen["model"][1], chosen["planner"][0], chosen["planner"][1])
 

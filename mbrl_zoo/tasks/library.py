@@ -226,6 +226,7 @@ LIBRARY = (
         angle_dims=(1,),
         state_from_obs=partial(_leading_qpos_qvel, 2, 2),
         description="Balance a pole on a cart; +1 per step until it leans past 0.2 rad.",
+        differentiable_reward=False,
     ),
     TaskSpec(
         name="InvertedDoublePendulum-v5",
@@ -312,6 +313,7 @@ LIBRARY = (
         angle_dims=(1,),
         state_from_obs=partial(_leading_qpos_qvel, 2, 2),
         description="Keep a cart-pole upright for 200 steps (+1 per step; 200 = solved).",
+        differentiable_reward=False,
     ),
     TaskSpec(
         name="cartpole-swingup",

@@ -43,6 +43,10 @@ class TaskSpec:
     real transition (an oracle dynamics model resets the simulator this way). Quantities the
     simulator derives rather than stores (contact forces in Ant's observation) are recomputed by
     the next step. It is ``None`` where the observation leaves part of the state out or clips it.
+
+    ``differentiable_reward`` is False when the return is piecewise constant in the actions
+    (+1 per step while alive, as in InvertedPendulum): its gradient is zero or undefined, so a
+    gradient-based planner cannot work on the task and is refused before a run starts.
     """
 
     name: str
@@ -54,6 +58,7 @@ class TaskSpec:
     angle_dims: tuple[int, ...] = ()
     description: str = ""
     state_from_obs: StateFromObs | None = None
+    differentiable_reward: bool = True
 
     @property
     def summary(self) -> str:

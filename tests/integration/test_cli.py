@@ -59,6 +59,8 @@ def test_list_prints_every_table(capsys):
     (["run", "mbpo", "--task", "InvertedPendulum-v5", "--set", "model.name=gaussian"],
      "algorithm 'mbpo' needs an ensemble, but model 'gaussian' has ensemble_size=1"),
     (["run", "pets", "--resume", "--overwrite"], "pass one of them"),
+    (["run", "pets", "--task", "cartpole-balance", "--set", "planner.name=gradient"],
+     "planner 'gradient' cannot work on task 'cartpole-balance'"),
     (["run", "pets", "--resume"], "no checkpoint.pt"),
     (["run"], "the following arguments are required: pairing"),
 ])

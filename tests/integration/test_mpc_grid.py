@@ -1,0 +1,79 @@
+"""Every registered model x planner pairing runs a few MPC steps on every registered task, through
+the same config path as ``mbrl-zoo run`` (tiny networks and populations: this checks that the
+pieces fit together, not that they learn); a pairing the registry refuses is refused with its
+reason."""
+
+import numpy as np
+import pytest
+import torch
+
+from mbrl_zoo.config import resolve
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.registry import MODELS, PLANNERS, TASKS, load_components
+from mbrl_zoo.rollout import make_objective
+from planners import MPC
+
+load_components()
+
+PLANNER_SETTINGS = {
+    "random-shooting": {"population_size": 6},
+    "cem": {"population_size": 6, "iterations": 2, "elite_fraction": 0.5},
+    "mppi": {"population_size": 6, "iterations": 1},
+    "icem": {"population_size": 6, "num_elites": 2, "iterations": 2},
+    "gradient": {"population_size": 2, "iterations": 2},
+}
+LEARNED_SETTINGS = {"ensemble_size": 2, "num_elites": 2, "hidden": 8, "layers": 1}
+SHIPPED_MODELS = [e.name for e in MODELS if e.obj.__module__.startswith("mbrl_zoo.")]  # not tests' plugins
+
+
+def _model_settings(name: str) -> dict:
+    return {"name": name, **(LEARNED_SETTINGS if "learned" in MODELS.get(name).tags else {})}
+
+
+def test_the_grid_covers_every_shipped_model_and_planner():
+    assert set(PLANNER_SETTINGS) == set(PLANNERS.names())
+    assert {"deterministic", "gaussian", "pe", "laplace", "mixture", "fullcov-gaussian", "oracle"} <= set(SHIPPED_MODELS)
+
+
+@pytest.mark.parametrize("task", TASKS.names())
+def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
+    spec = TASKS.get(task).obj
+    env = spec.make_env()
+    dims, (low, high) = spec.dims(), spec.action_bounds()
+    refused = []
+    for model_name in SHIPPED_MODELS:
+        for planner_name in PLANNERS.names():
+            overrides = {"run": {"task": task}, "algorithm": {"horizon": 3, "particles": 2},
+                         "model": _model_settings(model_name),
+                         "planner": {"name": planner_name, **PLANNER_SETTINGS[planner_name]}}
+            try:
+                config = resolve("pets", overrides)
+            except UserError as exc:
+                if f"cannot work on task {task!r}" in str(exc):
+                    assert not spec.differentiable_reward and planner_name == "gradient"
+                    continue
+                assert f"cannot work with model {model_name!r}" in str(exc)
+                refused.append((model_name, planner_name))
+                continue
+            torch.manual_seed(0)
+            try:
+                model = config.make_model(*dims)
+            except UserError as exc:  # the oracle on a task whose observation is not the full state
+                assert model_name == "oracle" and spec.state_from_obs is None and "state_from_obs" in str(exc)
+                continue
+            mpc = MPC(config.make_planner(low, high, config.algorithm.horizon))
+            differentiable = "differentiable" in PLANNERS.get(planner_name).requires
+            generator = torch.Generator().manual_seed(0)
+            obs, _ = env.reset(seed=0)
+            for _ in range(2):
+                objective = make_objective(model, obs, reward_fn=spec.reward_fn, termination_fn=spec.termination_fn,
+                                           particles=2, propagation=config.algorithm.propagation,
+                                           generator=generator, differentiable=differentiable)
+                action = mpc.act(objective, generator).numpy()
+                assert action.shape == env.action_space.shape, (model_name, planner_name)
+                assert np.all(np.isfinite(action)) and np.all(action >= low - 1e-6) \
+                    and np.all(action <= high + 1e-6), (model_name, planner_name, action)
+                obs, *_ = env.step(action.astype(np.float32))
+    env.close()
+    # Otherwise only the gradient planner is refused, and only with models it cannot differentiate.
+    assert refused and all(p == "gradient" and "differentiable" not in MODELS.get(m).tags for m, p in refused)
