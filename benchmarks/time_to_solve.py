@@ -50,13 +50,14 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=190.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--out", default=None, help="keep the runs in OUT/seedS (default: a temporary folder)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     seeds = []
     with tempfile.TemporaryDirectory(prefix="time_to_solve_") as tmp:
         for seed in args.seeds:
-            out = Path(tmp) / f"seed{seed}"
+            out = Path(args.out or tmp) / f"seed{seed}"
             argv = ["run", args.pairing, "--task", args.task, "--seed", str(seed), "--steps", str(args.steps),
                     "--out", str(out), "--quiet"]
             for item in args.set:
