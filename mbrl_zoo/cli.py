@@ -3,6 +3,8 @@
     mbrl-zoo list [tasks|models|planners|algorithms|pairings]
     mbrl-zoo config PAIRING [--task T] [--set SECTION.KEY=VALUE ...] [--config FILE.yaml]
     mbrl-zoo run PAIRING --task T --seed S [--steps N] [--out DIR] [--set ...] [--resume | --overwrite] [--quiet]
+    mbrl-zoo sweep --pairings P ... --tasks T ... [--seeds S ...] [--steps N] [--set ...] [--out DIR]
+                   [--workers K | --ray [ADDRESS]]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
 
 Bad input (unknown names, bad keys or values, incompatible pairings, unknown env ids) prints one
@@ -61,6 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     run.add_argument("--overwrite", action="store_true", help="replace a finished or interrupted run in --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sweep = sub.add_parser("sweep", help="run a grid of pairings x tasks x seeds; summary table and curves")
+    sweep.add_argument("--pairings", nargs="+", required=True, metavar="PAIRING")
+    sweep.add_argument("--tasks", nargs="+", required=True, metavar="TASK")
+    sweep.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="SEED")
+    sweep.add_argument("--steps", type=int, help="environment steps per run (default: each pairing's)")
+    sweep.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override a setting in every cell (repeatable)")
+    sweep.add_argument("--config", metavar="FILE.yaml", help="YAML overrides for every cell")
+    sweep.add_argument("--out", default="results/sweep", help="sweep folder (default results/sweep)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, help="local processes running cells in parallel")
+    where.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                       help="run cells as Ray tasks: on this machine, or on the cluster at ADDRESS")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
 
     check = sub.add_parser("check-tasks", help="compare each task's reward/termination with its env")
     check.add_argument("--task", action="append", default=[], help="only this task (repeatable)")
@@ -121,8 +138,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.resume and args.overwrite:
         raise UserError("--resume continues the run in the results folder and --overwrite replaces it; pass one of them.")
+    from mbrl_zoo.config import check_buildable
+
     config = _resolve(args)
-    _build_once(config)
+    check_buildable(config)
     out = Path(args.out) if args.out else Path("results") / config.pairing / config.run.task / f"seed{config.run.seed}"
     run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=args.quiet, resume=args.resume,
               overwrite=args.overwrite)
@@ -137,31 +156,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_once(config) -> None:
-    """Build the task's env, the model and the planner once, so that a bad env id or a bad
-    setting value fails before a results folder exists."""
-    from mbrl_zoo.registry import ALGORITHMS
-    from mbrl_zoo.tasks import check_task
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from mbrl_zoo.config import load_yaml, merge, parse_set
+    from mbrl_zoo.sweep import SUMMARY_COLUMNS, grid, run_sweep
 
-    spec = config.task_spec()
-    check = check_task(spec, transitions=100, seed=config.run.seed)
-    if not check.ok:
-        raise UserError(f"task {spec.name!r} disagrees with its environment ({check}); "
-                        "fix its reward_fn/termination_fn (mbrl-zoo check-tasks shows all tasks).")
-    obs_dim, act_dim = spec.dims()
-    low, high = spec.action_bounds()
-    if config.model_name is not None:
-        from mbrl_zoo.models.base import validate_model
-
-        model = config.make_model(obs_dim, act_dim)
-        validate_model(model)
-        if "ensemble" in ALGORITHMS.get(config.algorithm_name).requires and model.ensemble_size < 2:
-            raise UserError(
-                f"algorithm {config.algorithm_name!r} needs an ensemble, but model {config.model_name!r} has "
-                f"ensemble_size={model.ensemble_size}; use model 'pe' or --set model.ensemble_size=7.")
-    if config.planner_name is not None:
-        horizon = getattr(config.algorithm, "horizon", 1)
-        config.make_planner(low, high, horizon)
+    base = merge(*([load_yaml(args.config)] if args.config else []), parse_set(args.set))
+    cells = grid(args.pairings, args.tasks, args.seeds)
+    rows = run_sweep(cells, base, args.steps, args.out, plugins=args.plugin, workers=args.workers,
+                     ray_address=args.ray, quiet=args.quiet)
+    print("  ".join(SUMMARY_COLUMNS))
+    for row in rows:
+        print("  ".join(f"{row[c]:.1f}" if isinstance(row[c], float) else str(row[c]) for c in SUMMARY_COLUMNS))
+    print(f"summary: {args.out}/summary.csv, curves: {args.out}/curves.png")
+    return 0
 
 
 def cmd_check_tasks(args: argparse.Namespace) -> int:
@@ -179,7 +186,7 @@ def cmd_check_tasks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "check-tasks": cmd_check_tasks}
+COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "sweep": cmd_sweep, "check-tasks": cmd_check_tasks}
 
 
 def entry_point() -> None:

@@ -236,3 +236,28 @@ def coerce(value: Any, annotation: Any, key: str) -> Any:
 def _bad_type(key: str, value: Any, annotation: Any) -> UserError:
     name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
     return UserError(f"{key}={value!r} has the wrong type ({type(value).__name__}); expected {name}.")
+
+
+def check_buildable(config: RunConfig) -> None:
+    """Build the task's env, the model and the planner of ``config`` once, and check the task's
+    reward and termination against its env on 100 random transitions, so that a bad env id, a bad
+    setting value or a model breaking its contract fails before any results folder exists."""
+    from mbrl_zoo.models.base import validate_model
+    from mbrl_zoo.tasks import check_task
+
+    spec = config.task_spec()
+    check = check_task(spec, transitions=100, seed=config.run.seed)
+    if not check.ok:
+        raise UserError(f"task {spec.name!r} disagrees with its environment ({check}); "
+                        "fix its reward_fn/termination_fn (mbrl-zoo check-tasks shows all tasks).")
+    obs_dim, act_dim = spec.dims()
+    low, high = spec.action_bounds()
+    if config.model_name is not None:
+        model = config.make_model(obs_dim, act_dim)
+        validate_model(model)
+        if "ensemble" in ALGORITHMS.get(config.algorithm_name).requires and model.ensemble_size < 2:
+            raise UserError(
+                f"algorithm {config.algorithm_name!r} needs an ensemble, but model {config.model_name!r} has "
+                f"ensemble_size={model.ensemble_size}; use model 'pe' or --set model.ensemble_size=7.")
+    if config.planner_name is not None:
+        config.make_planner(low, high, getattr(config.algorithm, "horizon", 1))
