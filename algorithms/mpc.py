@@ -140,6 +140,10 @@ PETS_TASK_SETTINGS = {
     # steps (as mbrl-lib does on this task) keeps the model current within a trial.
     "cartpole-balance": {"algorithm": {"particles": 5, "refit_every": 50},
                          "planner": {"population_size": 100, "iterations": 3}},
+    # Swing-up needs PETS's 25-step (1 s) horizon; half its population (400) and particles (20)
+    # keep a step under half a second on 2 cores.
+    "cartpole-swingup": {"algorithm": {"horizon": 25, "particles": 10},
+                         "planner": {"population_size": 200}},
 }
 """Per-task presets of the ``pets`` pairing (shown by ``mbrl-zoo config pets --task T``)."""
 

@@ -1,9 +1,13 @@
 """Continuous cart-pole on MuJoCo: balance from upright, and swing-up from hanging down.
 
-One MJCF (``assets/cartpole.xml``): a 1 kg cart on a 5 m track, pushed by a force of 10 N per
-unit of action with the action in ``[-3, 3]``, and a 0.1 kg pole of length 0.6 m; 0.01 s physics
-steps, two per env step (dt = 0.02 s). The observation (4,) is ``[x, theta, x_dot, theta_dot]``
-= (qpos, qvel), with ``theta`` the unbounded pole angle from upright (positive tilts towards +x).
+Two MJCFs with the same joints, sites and conventions. The observation (4,) is
+``[x, theta, x_dot, theta_dot]`` = (qpos, qvel), with ``theta`` the unbounded pole angle from
+upright (positive tilts towards +x); the action (1,) lies in ``[-3, 3]``; a 0.6 m pole.
+
+* ``assets/cartpole_swingup.xml`` has the physical values of PETS's cart-pole (10.5 kg cart,
+  5.0 kg pole, damping 1, 100 N per unit of action, 0.02 s steps, dt = 0.04 s; see the file).
+* ``assets/cartpole.xml`` (balance) is the classic light cart-pole: a 1 kg cart, a 0.1 kg pole,
+  10 N per unit of action, 0.01 s steps, dt = 0.02 s.
 
 * ``mbrl_zoo/CartpoleSwingup-v0`` is the cart-pole swing-up benchmark of PETS (Chua et al.,
   "Deep Reinforcement Learning in a Handful of Trials using Probabilistic Dynamics Models",
@@ -34,7 +38,8 @@ import torch
 from gymnasium.envs.mujoco import MujocoEnv
 from gymnasium.spaces import Box
 
-ASSET = Path(__file__).parent / "assets" / "cartpole.xml"
+BALANCE_ASSET = Path(__file__).parent / "assets" / "cartpole.xml"
+SWINGUP_ASSET = Path(__file__).parent / "assets" / "cartpole_swingup.xml"
 BALANCE_ID = "mbrl_zoo/CartpoleBalance-v0"
 SWINGUP_ID = "mbrl_zoo/CartpoleSwingup-v0"
 EPISODE_LENGTH = 200
@@ -60,8 +65,10 @@ class CartpoleEnv(MujocoEnv):
     def __init__(self, swing_up: bool = False, **kwargs: Any):
         self.swing_up = swing_up
         observation_space = Box(low=-np.inf, high=np.inf, shape=(4,), dtype=np.float64)
+        if swing_up:  # dt = 0.04 s: 25 frames per second
+            self.metadata = {**type(self).metadata, "render_fps": 25}
         super().__init__(
-            str(ASSET),
+            str(SWINGUP_ASSET if swing_up else BALANCE_ASSET),
             FRAME_SKIP,
             observation_space=observation_space,
             default_camera_config={"trackbodyid": 0, "distance": 5.0},

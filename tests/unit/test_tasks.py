@@ -173,6 +173,17 @@ def test_cartpole_swingup_starts_hanging_down_and_balance_upright():
     assert get_task("cartpole-swingup").action_bounds()[1] == pytest.approx([cartpole.ACTION_LIMIT])
 
 
+def test_cartpole_swingup_has_the_physics_of_the_pets_benchmark():
+    swingup = get_task("cartpole-swingup").make_env().unwrapped
+    model = swingup.model
+    assert swingup.dt == pytest.approx(0.04)  # 0.02 s steps, two per env step
+    assert model.body("cart").mass[0] == pytest.approx(10.47, abs=0.01)
+    assert model.body("pole").mass[0] == pytest.approx(5.02, abs=0.01)
+    assert model.actuator_gear[0, 0] == 100 and list(model.dof_damping) == [1.0, 1.0]
+    balance = get_task("cartpole-balance").make_env().unwrapped
+    assert balance.dt == pytest.approx(0.02) and balance.model.body("pole").mass[0] == pytest.approx(0.1)
+
+
 def test_cartpole_registration_is_idempotent():
     cartpole.register_envs()
     assert gym.spec(cartpole.SWINGUP_ID).max_episode_steps == 200
