@@ -21,11 +21,24 @@ from mbrl_zoo.models.base import DynamicsModel, elites_of
 from mbrl_zoo.types import Batch
 
 
+CONSTANT_STD = 1e-6
+"""A target dim whose change has a std at most this is constant (as in the models' normalisers)."""
+
+
 def normalized_mse(pred: torch.Tensor, start: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     """``pred`` (..., B, O) against ``truth`` (B, O), normalised by Var over rows of
-    ``truth - start`` per dim, averaged over dims: shape (...)."""
-    var = (truth - start).var(dim=0, unbiased=False).clamp_min(1e-12)
-    return ((pred - truth).square().mean(dim=-2) / var).mean(dim=-1)
+    ``truth - start`` per dim, averaged over dims: shape (...).
+
+    Dims that do not change in ``truth`` (std of ``truth - start`` at most 1e-6: a goal position
+    fixed within an episode, as in Reacher and Pusher) have no variance to normalise by and are
+    left out of the average; dividing by ~0 would let them swamp every other dim. If no dim
+    changes, the plain MSE averaged over dims is returned."""
+    var = (truth - start).var(dim=0, unbiased=False)
+    changing = var > CONSTANT_STD**2
+    squared = (pred - truth).square().mean(dim=-2)
+    if not bool(changing.any()):
+        return squared.mean(dim=-1)
+    return (squared[..., changing] / var[changing]).mean(dim=-1)
 
 
 def random_transitions(task: Any, transitions: int, seed: int = 0) -> Batch:
