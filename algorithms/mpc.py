@@ -21,6 +21,7 @@ import torch
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.base import matmuls_in
 from mbrl_zoo.models.fit import fit
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PLANNERS, Pairing, register_pairing
 from mbrl_zoo.rollout import make_objective
@@ -40,6 +41,10 @@ class Config:
     ``random_steps``: uniform-random steps collected before the first fit.
     ``refit_every``: env steps between model refits (mbrl-lib: one trial).
     ``fit_*``: arguments of :func:`mbrl_zoo.models.fit.fit`.
+    ``matmul_dtype``: precision of the learned network's matmuls while planning (training stays
+    float32). ``bfloat16`` runs them on CPUs' bf16 matrix units (AMX, AVX512-BF16) for a faster
+    planning call (``benchmarks/plan_speed.py --matmul-dtype bfloat16``); inputs, states and
+    returns stay float32. On CPUs without such units bf16 is slower: keep float32 there.
     """
 
     horizon: int = 15
@@ -56,6 +61,7 @@ class Config:
     fit_patience: int = 5
     fit_lr: float = 1e-3
     fit_weight_decay: float = 5e-5
+    matmul_dtype: Literal["float32", "bfloat16"] = "float32"
 
     def __post_init__(self):
         for name in ("horizon", "particles", "replan_every", "refit_every", "buffer_capacity", "fit_epochs",
@@ -114,7 +120,8 @@ def train(config: RunConfig, run: Run) -> None:
                 objective = make_objective(model, obs, reward_fn=reward_fn, termination_fn=task.termination_fn,
                                            particles=cfg.particles, propagation=cfg.propagation,
                                            generator=generator, differentiable=differentiable)
-                action = controller.act(objective, generator).numpy()
+                with matmuls_in(model, getattr(torch, cfg.matmul_dtype)):
+                    action = controller.act(objective, generator).numpy()
                 plan_s += run.wall_s() - t0
             next_obs, reward, terminated, truncated, _ = env.step(action)
             buffer.add(obs, action, next_obs, reward, terminated, truncated)

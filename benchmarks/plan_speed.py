@@ -14,6 +14,12 @@ same process on large and ensemble-shaped GEMMs.
 
     python benchmarks/plan_speed.py --json             # one JSON line on stdout
     python benchmarks/plan_speed.py --json --profile   # + where the time goes, on stderr
+    python benchmarks/plan_speed.py --json --matmul-dtype bfloat16   # network matmuls in bf16
+
+With ``--matmul-dtype bfloat16`` the network runs on bf16 copies of its weights
+(:func:`mbrl_zoo.models.base.matmuls_in`, what ``--set algorithm.matmul_dtype=bfloat16`` does in
+a run) and the JSON line adds ``matmul_peak_gflops_bfloat16``, the bf16 peak on the same shapes;
+``matmul_peak_gflops`` stays the float32 peak.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import torch.nn.functional as F
 
 import mbrl_zoo.models  # noqa: F401  (registers the models)
 import planners  # noqa: F401  (registers the planners)
+from mbrl_zoo.models.base import matmuls_in
 from mbrl_zoo.registry import MODELS, PLANNERS
 from mbrl_zoo.rollout import make_objective
 
@@ -69,13 +76,13 @@ def block_gflops(fn: Callable[[], object], flops: float, seconds: float) -> floa
     return flops / median_seconds(lambda: [fn() for _ in range(reps)], 5, warmup=0) * reps / 1e9
 
 
-def matmul_peak_gflops(hidden: int, seconds: float = 0.4) -> float:
-    """Best float32 matmul GFLOP/s over a large square GEMM and the ensemble's hidden-layer shapes."""
+def matmul_peak_gflops(hidden: int, seconds: float = 0.4, dtype: torch.dtype = torch.float32) -> float:
+    """Best matmul GFLOP/s in ``dtype`` over a large square GEMM and the ensemble's hidden-layer shapes."""
     shapes = [(1, 2048, 2048, 2048), (1, 7000, hidden, hidden), (5, 1400, hidden, hidden), (7, 1000, hidden, hidden)]
     best = 0.0
     for members, rows, inner, outer in shapes:
-        a, b = torch.randn(members, rows, inner), torch.randn(members, inner, outer)
-        out = torch.empty(members, rows, outer)
+        a, b = torch.randn(members, rows, inner, dtype=dtype), torch.randn(members, inner, outer, dtype=dtype)
+        out = torch.empty(members, rows, outer, dtype=dtype)
         best = max(best, block_gflops(lambda: torch.bmm(a, b, out=out), 2 * members * rows * inner * outer, seconds))
     return best
 
@@ -118,6 +125,8 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=200)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--propagation", default="ts1", choices=["ts1", "tsinf", "sample", "expectation"])
+    parser.add_argument("--matmul-dtype", default="float32", choices=["float32", "bfloat16"],
+                        help="precision of the network's matmuls while planning")
     parser.add_argument("--profile", action="store_true", help="print where the time goes on stderr")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -138,7 +147,9 @@ def main() -> None:
         model, obs, cartpole_reward, cartpole_termination, particles=args.particles,
         propagation=args.propagation, generator=model_generator,
     )
-    seconds = median_seconds(lambda: planner.plan(objective, generator=plan_generator), args.reps, args.warmup)
+    matmul_dtype = getattr(torch, args.matmul_dtype)
+    with matmuls_in(model, matmul_dtype):
+        seconds = median_seconds(lambda: planner.plan(objective, generator=plan_generator), args.reps, args.warmup)
     peak = matmul_peak_gflops(args.hidden)
 
     rows = args.iterations * args.population * args.particles * args.horizon
@@ -149,12 +160,16 @@ def main() -> None:
         "gflops": flops / seconds / 1e9,
         "matmul_peak_gflops": peak,
     }
+    if matmul_dtype != torch.float32:
+        result["matmul_dtype"] = args.matmul_dtype
+        result[f"matmul_peak_gflops_{args.matmul_dtype}"] = matmul_peak_gflops(args.hidden, dtype=matmul_dtype)
     if not args.json:
         print(f"one planning call: {seconds * 1e3:.0f} ms for {rows} rows, {flops / 1e9:.1f} GFLOP -> "
               f"{result['gflops']:.1f} GFLOP/s = {100 * result['gflops'] / peak:.0f}% of the {peak:.0f} GFLOP/s "
               "matmul peak")
     if args.profile:
-        profile(model, planner, objective, plan_generator, args, seconds, flops, peak)
+        with matmuls_in(model, matmul_dtype):
+            profile(model, planner, objective, plan_generator, args, seconds, flops, peak)
     print(json.dumps(result))
 
 

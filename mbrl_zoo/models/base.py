@@ -8,6 +8,7 @@ implements them is accepted everywhere.
 from __future__ import annotations
 
 import inspect
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -66,6 +67,16 @@ class DynamicsModel(nn.Module):
         """A draw of the next observation (B, O): row b from member ``member[b]``'s distribution
         (uniform among elites when ``member`` is None), noise from ``generator``."""
         raise NotImplementedError
+
+
+def matmuls_in(model: DynamicsModel, dtype: torch.dtype) -> AbstractContextManager:
+    """A context in which ``model``'s network runs its matmuls in ``dtype`` (see
+    :meth:`mbrl_zoo.models.layers.EnsembleMLP.matmuls_in`); a no-op for models without one (the
+    oracle, a student's model) and for float32."""
+    net = getattr(model, "net", None)
+    if dtype == torch.float32 or not hasattr(net, "matmuls_in"):
+        return nullcontext()
+    return net.matmuls_in(dtype)
 
 
 def elites_of(model: DynamicsModel) -> torch.Tensor:

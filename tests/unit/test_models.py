@@ -1,11 +1,13 @@
 import dataclasses
+from contextlib import nullcontext
 
 import pytest
 import torch
 
 import mbrl_zoo.models as models
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.models.base import DynamicsModel, check_prediction, validate_model
+from mbrl_zoo.models.base import DynamicsModel, check_prediction, matmuls_in, validate_model
+from mbrl_zoo.models.diagnostics import normalized_mse
 from mbrl_zoo.models.fit import evaluate, fit
 from mbrl_zoo.models.layers import Routing
 from mbrl_zoo.registry import MODELS
@@ -293,3 +295,53 @@ def test_inference_reuses_scratch_memory_without_changing_results():
         torch.testing.assert_close(model.mean(obs, act, member), reference)
     with torch.no_grad():
         torch.testing.assert_close(model.mean(obs, act, member), reference)
+
+
+def test_bfloat16_matmuls_change_only_the_networks_precision_and_only_inside_the_block():
+    model = build("pe", hidden=64)
+    fit(model, synthetic(256), epochs=5, batch_size=64, generator=torch.Generator().manual_seed(0))
+    data = synthetic(70, seed=1)
+    member = model.elites[torch.arange(70) % 5]
+    weights = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        reference = model.mean(data.obs, data.act, member)
+        with matmuls_in(model, torch.bfloat16):
+            low = model.mean(data.obs, data.act, member)
+            sampled = model.sample(data.obs, data.act, member, torch.Generator().manual_seed(0))
+        after = model.mean(data.obs, data.act, member)
+    assert low.dtype == sampled.dtype == torch.float32
+    # bf16 keeps 8 significant bits: the predicted change of state moves by well under 5% of its spread
+    change = reference - data.obs
+    error = (low - reference).abs().max(dim=0).values / change.std(dim=0)
+    assert 0 < float(error.max()) < 0.05
+    torch.testing.assert_close(after, reference, rtol=0, atol=0)
+    assert all(torch.equal(p, w) and p.dtype == torch.float32 for p, w in zip(model.parameters(), weights))
+
+
+def test_bfloat16_matmuls_pass_gradients_to_the_actions_not_the_weights():
+    model = build("pe")
+    obs, act = torch.randn(14, O), torch.zeros(14, A, requires_grad=True)
+    with matmuls_in(model, torch.bfloat16):
+        model.mean(obs, act).sum().backward()
+    assert act.grad is not None and bool(act.grad.abs().sum() > 0)
+    assert all(p.grad is None for p in model.net.parameters())
+
+
+def test_matmul_precision_is_a_no_op_for_models_without_a_network():
+    class NoNetwork:
+        pass
+
+    assert isinstance(matmuls_in(NoNetwork(), torch.bfloat16), nullcontext)
+    assert isinstance(matmuls_in(build("pe"), torch.float32), nullcontext)
+    assert not isinstance(matmuls_in(build("pe"), torch.bfloat16), nullcontext)
+
+
+def test_normalized_mse_leaves_out_dims_that_never_change():
+    start = torch.tensor([[0.0, 5.0], [1.0, 5.0], [2.0, 5.0], [3.0, 5.0]])
+    truth = start + torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])  # dim 0 changes by +-1
+    pred = truth + torch.tensor([0.5, 1e-3])  # a small error on the constant dim must not dominate
+    assert float(normalized_mse(pred, start, truth)) == pytest.approx(0.25)
+    stacked = torch.stack([pred, truth])  # (members, B, O)
+    torch.testing.assert_close(normalized_mse(stacked, start, truth), torch.tensor([0.25, 0.0]))
+    constant = start.clone()  # nothing changes: the plain MSE
+    assert float(normalized_mse(constant + 0.1, start, constant)) == pytest.approx(0.01, rel=1e-5)
