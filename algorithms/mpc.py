@@ -151,6 +151,10 @@ PETS_TASK_SETTINGS = {
     # keep a step under half a second on 2 cores.
     "cartpole-swingup": {"algorithm": {"horizon": 25, "particles": 10},
                          "planner": {"population_size": 200}},
+    # Reacher's episodes are 50 steps: refit after each; half the default search suffices
+    # (results/pets: level with planning on the simulator after ~25 episodes).
+    "Reacher-v5": {"algorithm": {"particles": 10, "refit_every": 50},
+                   "planner": {"population_size": 200}},
 }
 """Per-task presets of the ``pets`` pairing (shown by ``mbrl-zoo config pets --task T``)."""
 
