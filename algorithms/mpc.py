@@ -155,6 +155,9 @@ PETS_TASK_SETTINGS = {
     # (results/pets: level with planning on the simulator after ~25 episodes).
     "Reacher-v5": {"algorithm": {"particles": 10, "refit_every": 50},
                    "planner": {"population_size": 200}},
+    # Pusher: PETS's 25-step horizon, refit after every 100-step episode (results/pets).
+    "Pusher-v5": {"algorithm": {"horizon": 25, "particles": 10, "refit_every": 100},
+                  "planner": {"population_size": 200}},
 }
 """Per-task presets of the ``pets`` pairing (shown by ``mbrl-zoo config pets --task T``)."""
 
