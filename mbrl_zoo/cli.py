@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -190,7 +191,16 @@ COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "sweep": cmd
 
 
 def entry_point() -> None:
-    raise SystemExit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of stdout left early (``mbrl-zoo config pets | head``): stop quietly, as Unix
+        # tools do, with the shell's code for SIGPIPE; point stdout at /dev/null so that Python's
+        # own flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 128 + 13
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,17 @@ def test_student_model_plugin_runs_through_the_cli(tmp_path, monkeypatch):
             "--set", "planner.population_size=50", "--out", str(tmp_path / "student")]
     assert main(argv) == 0
     assert len(_rows(tmp_path / "student")) == 2
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``mbrl-zoo config pets | head -1``: no traceback when the pipe closes early (here it is
+    closed before the command writes anything, so that its first write fails)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "mbrl_zoo", "config", "pets"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 141)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
