@@ -46,10 +46,14 @@ class EnsembleMLP(nn.Module):
     output layer. ``members`` (E',) long, when given, selects which members' weights apply to the
     E' slices of the input (e.g. only the elites, or only the members some rows were routed to).
 
-    Without autograd (planning under ``torch.inference_mode``/``no_grad``) hidden activations are
-    written, in place, into two scratch tensors reused across calls of the same shape: allocating
-    fresh multi-megabyte tensors on every layer cost up to a third of a planning forward pass on
-    this project's 2-core machine (page faults). Not thread-safe for concurrent calls.
+    Without autograd (planning under ``torch.inference_mode``/``no_grad``) two things are reused
+    across calls, as a planning call makes the same call at every horizon step of every CEM
+    iteration: hidden activations are written, in place, into two scratch tensors of the call's
+    shape (allocating fresh multi-megabyte tensors on every layer cost up to a third of a planning
+    forward pass on this project's 2-core machine: page faults), and the weights gathered for
+    ``members`` are kept until the members or the weights change (an in-place update, a load,
+    :meth:`matmuls_in`): gathering them anew was ~6% of a planning step. Not thread-safe for
+    concurrent calls.
     """
 
     def __init__(self, ensemble_size: int, in_features: int, out_features: int, hidden: int = 200,
@@ -62,15 +66,14 @@ class EnsembleMLP(nn.Module):
         self.activation = activation
         self._scratch: tuple[tuple, list[torch.Tensor]] | None = None
         self._matmul_params: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        self._gathered: tuple[tuple, list[tuple[torch.Tensor, torch.Tensor]]] | None = None
 
     def forward(self, x: torch.Tensor, members: torch.Tensor | None = None) -> torch.Tensor:
-        params = self._matmul_params or [(layer.weight, layer.bias) for layer in self.layers]
+        params = self._params_of(members)
         out_dtype = x.dtype
         x = x.to(params[0][0].dtype)
         scratch = None if torch.is_grad_enabled() else self._scratch_for(x)
         for i, (weight, bias) in enumerate(params):
-            if members is not None:
-                weight, bias = weight[members], bias[members]
             if i == len(params) - 1:
                 return torch.baddbmm(bias, x, weight).to(out_dtype)
             if scratch is None:
@@ -78,6 +81,22 @@ class EnsembleMLP(nn.Module):
             else:
                 x = IN_PLACE[self.activation](torch.baddbmm(bias, x, weight, out=scratch[i % 2]))
         raise AssertionError("unreachable: the last layer returns")
+
+    def _params_of(self, members: torch.Tensor | None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight (E', in, out), bias (E', 1, out)) per layer for ``members`` (E',) (None: all E)."""
+        params = self._matmul_params or [(layer.weight, layer.bias) for layer in self.layers]
+        if members is None:
+            return params
+        if torch.is_grad_enabled():
+            return [(weight[members], bias[members]) for weight, bias in params]
+        # The parameters' version counters move with every in-place change (optimiser step,
+        # load_state_dict); their addresses change when they are replaced (.to, matmuls_in).
+        key = (tuple(members.tolist()), params[0][0].dtype,
+               tuple((layer.weight._version, layer.bias._version) for layer in self.layers),
+               tuple((weight.data_ptr(), bias.data_ptr()) for weight, bias in params))
+        if self._gathered is None or self._gathered[0] != key:
+            self._gathered = (key, [(weight[members], bias[members]) for weight, bias in params])
+        return self._gathered[1]
 
     @contextmanager
     def matmuls_in(self, dtype: torch.dtype) -> Iterator[None]:
@@ -93,10 +112,11 @@ class EnsembleMLP(nn.Module):
             return
         self._matmul_params = [(layer.weight.detach().to(dtype), layer.bias.detach().to(dtype))
                                for layer in self.layers]
+        self._gathered = None
         try:
             yield
         finally:
-            self._matmul_params = None
+            self._matmul_params = self._gathered = None
 
     def _scratch_for(self, x: torch.Tensor) -> list[torch.Tensor]:
         shape = (x.shape[0], x.shape[1], self.layers[0].weight.shape[-1])

@@ -297,6 +297,31 @@ def test_inference_reuses_scratch_memory_without_changing_results():
         torch.testing.assert_close(model.mean(obs, act, member), reference)
 
 
+def test_planning_reuses_gathered_member_weights_only_while_they_are_current():
+    model = build("pe", hidden=32)
+    obs, act = torch.randn(35, O), torch.randn(35, A)
+
+    def routed_twice_then_autograd_reference(member):
+        with torch.inference_mode():
+            model.mean(obs, act, member)
+            cached = model.mean(obs, act, member)
+        with torch.enable_grad():
+            return cached, model.mean(obs, act, member).detach()
+
+    member = model.elites[torch.arange(35) % 5]
+    torch.testing.assert_close(*routed_twice_then_autograd_reference(member), rtol=0, atol=0)
+    # an optimiser step changes the weights in place
+    fit(model, synthetic(128), epochs=1, batch_size=64, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(*routed_twice_then_autograd_reference(member), rtol=0, atol=0)
+    # loading other weights
+    model.load_state_dict(build("pe", hidden=32, generator=torch.Generator().manual_seed(3)).state_dict())
+    torch.testing.assert_close(*routed_twice_then_autograd_reference(member), rtol=0, atol=0)
+    # other members
+    model.set_elites([6, 5, 4, 3, 2])
+    torch.testing.assert_close(*routed_twice_then_autograd_reference(model.elites[torch.arange(35) % 5]),
+                               rtol=0, atol=0)
+
+
 def test_bfloat16_matmuls_change_only_the_networks_precision_and_only_inside_the_block():
     model = build("pe", hidden=64)
     fit(model, synthetic(256), epochs=5, batch_size=64, generator=torch.Generator().manual_seed(0))
