@@ -52,7 +52,7 @@ class EnsembleMLP(nn.Module):
     shape (allocating fresh multi-megabyte tensors on every layer cost up to a third of a planning
     forward pass on this project's 2-core machine: page faults), and the weights gathered for
     ``members`` are kept until the members or the weights change (an in-place update, a load,
-    :meth:`matmuls_in`): gathering them anew was ~6% of a planning step. Not thread-safe for
+    :meth:`matmuls_in`): gathering them anew cost 5-9% of a planning call. Not thread-safe for
     concurrent calls.
     """
 
