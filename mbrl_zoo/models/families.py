@@ -1,7 +1,8 @@
 """The registered learned models: one likelihood family each on the shared ensemble MLP.
 
 Every family works in standardised target units (see :class:`~mbrl_zoo.models.mlp.MLPDynamics`);
-parameters have leading dims (members, rows) during training and (rows,) when routed per row.
+parameters have leading dims (members, rows): all rows through each member in training, or the
+rows grouped per member when each row goes through one member (planning).
 Any of them becomes a bootstrap ensemble with ``ensemble_size=E``; ``pe`` is the PETS default
 (Chua et al. 2018): Gaussian, 7 members, 5 elites, delta targets, standardisation.
 """
@@ -70,7 +71,7 @@ class GaussianMLP(MLPDynamics):
     def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
         mean, log_var = params
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        return mean + (0.5 * log_var).exp() * noise
+        return torch.addcmul(mean, log_var.mul(0.5).exp_(), noise)
 
     def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
         mean, log_var = params

@@ -132,14 +132,15 @@ class Routing:
 
     Each member present gets ``parts`` consecutive slices of its rows; the grouped tensor is
     (G, W, ...) with G = ``parts`` x the members present, ``members`` (G,) naming each slice's
-    member and W the longest slice, shorter slices padded. Row ``order[i]`` of the input sits at
-    ``(group[i], slot[i])``.
+    member and W the longest slice, shorter slices padded. Flattened to (G W, ...), slot
+    ``position[i]`` holds input row i and slot j holds input row ``source[j]`` (B for a padding
+    slot). Both directions are then one ``index_select``, which costs a third to a half of
+    advanced indexing on this project's CPUs.
     """
 
     members: torch.Tensor
-    order: torch.Tensor
-    group: torch.Tensor
-    slot: torch.Tensor
+    position: torch.Tensor
+    source: torch.Tensor
     width: int
 
     @staticmethod
@@ -147,26 +148,30 @@ class Routing:
         """Group the rows of ``member`` (B,) long in ``[0, E)``, each member's rows in ``parts``
         slices. With equal shares per member (TS-inf, or TS-1 with even splits) divisible by
         ``parts``, W = B / G and nothing is padded."""
-        counts = torch.bincount(member, minlength=ensemble_size)
+        rows, device = member.shape[0], member.device
+        # rank[i]: how many earlier rows share row i's member (a counting sort; argsort was 3x slower)
+        seen = F.one_hot(member, ensemble_size).cumsum(0)
+        rank = seen.gather(1, member.unsqueeze(1)).squeeze(1) - 1
+        counts = seen[-1] if rows else torch.zeros(ensemble_size, dtype=torch.long, device=device)
         present = counts > 0
-        order = torch.argsort(member, stable=True)
-        sorted_member = member[order]
-        rank = torch.arange(member.shape[0], device=member.device) - (torch.cumsum(counts, 0) - counts)[sorted_member]
         length = (counts + parts - 1) // parts  # slice length of each member
-        part = torch.div(rank, length[sorted_member], rounding_mode="floor")
-        slot = rank - part * length[sorted_member]
-        group = (torch.cumsum(present, 0) - 1)[sorted_member] * parts + part
+        width = int(length.max())
+        # A member's slices start at slot `first` of the flattened (G W) layout; a row's slice
+        # is rank // length, each earlier slice of its member leaving width - length slots unused.
+        first = (torch.cumsum(present, 0) - present.long()) * parts * width
+        row_length = length[member]
+        position = first[member] + rank + torch.div(rank, row_length, rounding_mode="floor") * (width - row_length)
         members = present.nonzero().squeeze(1).repeat_interleave(parts)
-        return Routing(members, order, group, slot, int(length.max()))
+        source = torch.full((members.shape[0] * width,), rows, dtype=torch.long, device=device)
+        source[position] = torch.arange(rows, device=device)
+        return Routing(members, position, source, width)
 
     def group_rows(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (B, D) -> (G, W, D), padding rows zero."""
-        out = x.new_zeros(self.members.shape[0], self.width, x.shape[-1])
-        out[self.group, self.slot] = x[self.order]
-        return out
+        if self.source.shape[0] != x.shape[0]:
+            x = torch.cat([x, x.new_zeros(1, x.shape[-1])])
+        return x.index_select(0, self.source).view(self.members.shape[0], self.width, x.shape[-1])
 
     def ungroup_rows(self, y: torch.Tensor) -> torch.Tensor:
         """(G, W, ...) -> (B, ...) in the original row order."""
-        out = y.new_empty((self.order.shape[0],) + tuple(y.shape[2:]))
-        out[self.order] = y[self.group, self.slot]
-        return out
+        return y.flatten(0, 1).index_select(0, self.position)

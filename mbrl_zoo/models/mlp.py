@@ -53,8 +53,8 @@ class LogVarianceBounds(nn.Module):
         low, high = (self.low, self.high) if members is None else (self.low[members], self.high[members])
         shape = (low.shape[0],) + (1,) * (log_var.dim() - 2) + (low.shape[-1],)
         low, high = low.view(shape), high.view(shape)
-        log_var = high - F.softplus(high - log_var)
-        return low + F.softplus(log_var - low)
+        log_var = F.softplus(high - log_var).neg_().add_(high)
+        return F.softplus(log_var.sub_(low)).add_(low)
 
     def penalty(self) -> torch.Tensor:
         return 0.01 * (self.high.sum() - self.low.sum()) / self.high.shape[0]
@@ -180,8 +180,8 @@ class MLPDynamics(DynamicsModel):
         obs, act = obs.to(dtype or self._dtype), act.to(dtype or self._dtype)
         if not self.angle_dims:
             return torch.cat([obs, act], dim=-1)
-        angles = obs[..., self._angle_dims]
-        return torch.cat([obs[..., self._plain_dims], torch.sin(angles), torch.cos(angles), act], dim=-1)
+        angles = obs.index_select(-1, self._angle_dims)
+        return torch.cat([obs.index_select(-1, self._plain_dims), torch.sin(angles), torch.cos(angles), act], dim=-1)
 
     def _raw_target(self, obs: torch.Tensor, next_obs: torch.Tensor, rew: torch.Tensor,
                     dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -194,8 +194,8 @@ class MLPDynamics(DynamicsModel):
 
     def _to_obs(self, obs: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         """Standardised target mean (..., D) -> next observation (..., O)."""
-        out = self.target_norm.denormalize(mean)[..., : self.obs_dim]
-        return out + obs.to(out.dtype) if self.config.delta else out
+        out = self.target_norm.denormalize(mean[..., : self.obs_dim], self.obs_dim)
+        return out.add_(obs.to(out.dtype)) if self.config.delta else out
 
     def _split(self, raw: torch.Tensor, members: torch.Tensor | None) -> tuple[Params, torch.Tensor | None]:
         """Raw outputs -> (family parameters, termination logits (...) or None)."""
@@ -212,8 +212,11 @@ class MLPDynamics(DynamicsModel):
             x = x.expand(count, *x.shape)
         return self._split(self.net(x, members), members)
 
-    def _per_row(self, obs: torch.Tensor, act: torch.Tensor, member: torch.Tensor) -> Params:
-        """Row b through member ``member[b]`` only: parameters (B, ...); rows grouped per member."""
+    def _per_row(self, obs: torch.Tensor, act: torch.Tensor, member: torch.Tensor) -> tuple[Params, Routing]:
+        """Row b through member ``member[b]`` only: parameters (G, W, ...) of the rows grouped
+        per member, and the routing whose ``ungroup_rows`` puts a per-row result (G, W, ...)
+        back in row order (B, ...). Callers reduce to what they need (a mean, a draw) before
+        ungrouping, so that rows are moved once."""
         member = torch.as_tensor(member, dtype=torch.long, device=obs.device)
         if member.shape != obs.shape[:1]:
             raise UserError(f"member must have shape ({obs.shape[0]},) (one index per row), got {tuple(member.shape)}.")
@@ -223,9 +226,8 @@ class MLPDynamics(DynamicsModel):
         # (5 elites as 10 slices of 700 rows: 184 instead of 157 GFLOP/s on 2 cores; same on 1).
         routing = Routing.of(member, self.ensemble_size, parts=2)
         x = routing.group_rows(self.input_norm.normalize(self._features(obs, act)))
-        used = routing.members
-        params, _ = self._split(self.net(x, used), used)
-        return tuple(routing.ungroup_rows(p) for p in params)
+        params, _ = self._split(self.net(x, routing.members), routing.members)
+        return params, routing
 
     # --- the DynamicsModel contract ----------------------------------------------------------
 
@@ -241,7 +243,8 @@ class MLPDynamics(DynamicsModel):
         if member is None:
             params, _ = self._all_members(obs, act, self.elite_members)
             return self._to_obs(obs, self._mean(params).mean(dim=0))
-        return self._to_obs(obs, self._mean(self._per_row(obs, act, member)))
+        params, routing = self._per_row(obs, act, member)
+        return self._to_obs(obs, routing.ungroup_rows(self._mean(params)))
 
     def sample(self, obs: torch.Tensor, act: torch.Tensor, member: torch.Tensor | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
@@ -250,7 +253,8 @@ class MLPDynamics(DynamicsModel):
         if member is None:
             pick = torch.randint(self.elite_members.numel(), obs.shape[:1], generator=generator, device=obs.device)
             member = self.elite_members[pick]
-        return self._to_obs(obs, self._draw(self._per_row(obs, act, member), generator))
+        params, routing = self._per_row(obs, act, member)
+        return self._to_obs(obs, routing.ungroup_rows(self._draw(params, generator)))
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """Mean per-dimension NLL (MSE for a point predictor) of the standardised targets, plus the

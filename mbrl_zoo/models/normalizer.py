@@ -32,11 +32,13 @@ class Normalizer(nn.Module):
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """(..., D) -> (..., D) standardised, in ``x``'s dtype."""
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        return (x - self.mean.to(x.dtype)).div_(self.std.to(x.dtype))
 
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`normalize`."""
-        return x * self.std.to(x.dtype) + self.mean.to(x.dtype)
+    def denormalize(self, x: torch.Tensor, dims: int | None = None) -> torch.Tensor:
+        """Inverse of :meth:`normalize`; with ``dims``, ``x`` (..., dims) holds only the first
+        ``dims`` dimensions."""
+        std, mean = self.std[:dims].to(x.dtype), self.mean[:dims].to(x.dtype)
+        return torch.addcmul(mean, x, std)
 
     def scale(self, dtype: torch.dtype) -> torch.Tensor:
         """The std (D,) in ``dtype``: variances scale by its square, densities by its inverse."""
