@@ -101,9 +101,14 @@ def test_run_writes_folder_and_is_deterministic(tmp_path, capsys, monkeypatch):
     assert header[:6] == ["env_step", "episode", "return", "episode_steps", "episode_s", "wall_s"]
 
 
-def test_interrupted_run_resumes_to_same_metrics(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("pairing, extra", [
+    ("pets", []),
+    ("pets-value", ["--set", "algorithm.value_updates=20", "--set", "algorithm.value_hidden=[16]"]),
+])
+def test_interrupted_run_resumes_to_same_metrics(pairing, extra, tmp_path, monkeypatch, capsys):
     _episode_length_30(monkeypatch)
-    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "whole")]) == 0
+    args = [pairing, *SMALL, *extra]
+    assert main(["run", *args, "--out", str(tmp_path / "whole")]) == 0
 
     advance = runs.Run.advance
 
@@ -113,11 +118,11 @@ def test_interrupted_run_resumes_to_same_metrics(tmp_path, monkeypatch, capsys):
         advance(self, env_step, **postfix)
 
     monkeypatch.setattr(runs.Run, "advance", interrupt_mid_second_episode)
-    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "cut")]) == 130
+    assert main(["run", *args, "--out", str(tmp_path / "cut")]) == 130
     assert len(_rows(tmp_path / "cut")) == 1
     monkeypatch.setattr(runs.Run, "advance", advance)
-    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "cut")]) == 2  # no silent overwrite
-    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "cut"), "--resume"]) == 0
+    assert main(["run", *args, "--out", str(tmp_path / "cut")]) == 2  # no silent overwrite
+    assert main(["run", *args, "--out", str(tmp_path / "cut"), "--resume"]) == 0
     assert _rows(tmp_path / "cut") == _rows(tmp_path / "whole")
 
 
