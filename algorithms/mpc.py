@@ -133,8 +133,11 @@ def train(config: RunConfig, run: Run) -> None:
         controller.reset()
         episode_return, episode_steps, plan_s, done = 0.0, 0, 0.0, False
         while not done:
-            if (learned or value is not None) and len(buffer) > 0 and (not learned or env_step >= cfg.random_steps) \
-                    and (last_fit is None or env_step - last_fit >= cfg.refit_every):
+            # A learned model is first fitted after the random steps; a value alone (planning on the
+            # simulator) as soon as there is data.
+            fit_due = (learned or value is not None) and len(buffer) > 0 and (
+                last_fit is None or env_step - last_fit >= cfg.refit_every)
+            if fit_due and (not learned or env_step >= cfg.random_steps):
                 if learned:
                     stats = fit(model, buffer.all(), epochs=cfg.fit_epochs, batch_size=cfg.fit_batch_size,
                                 holdout_ratio=cfg.fit_holdout_ratio, patience=cfg.fit_patience, lr=cfg.fit_lr,
