@@ -29,7 +29,7 @@ def chain(length: int, truncate: bool) -> ReplayBuffer:
 def fitted(buffer: ReplayBuffer) -> StateValue:
     generator = torch.Generator().manual_seed(0)
     value = StateValue(1, (32, 32), generator)
-    value.fit(buffer, discount=GAMMA, updates=1500, batch_size=32, lr=3e-3, tau=0.05, generator=generator)
+    value.fit(buffer, discount=GAMMA, updates=500, batch_size=32, lr=1e-2, tau=0.1, generator=generator)
     return value
 
 
