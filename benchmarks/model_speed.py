@@ -30,6 +30,7 @@ from collections.abc import Callable
 import torch
 
 from mbrl_zoo.models import build_model
+from mbrl_zoo.models.layers import Routing
 from mbrl_zoo.tasks import get_task
 
 
@@ -84,7 +85,9 @@ def main() -> None:
     member = elites[torch.randperm(args.rows, generator=generator) % elites.numel()]
     widths = [layer.weight.shape[1:] for layer in model.net.layers]
     flops = 2 * args.rows * sum(int(i) * int(o) for i, o in widths)
-    grouped = torch.randn(elites.numel(), args.rows // elites.numel(), int(widths[0][0]))
+    # The network's input as ``sample`` groups it: each member's rows in two slices (mlp._per_row).
+    routing = Routing.of(member, model.ensemble_size, parts=2)
+    grouped, grouped_members = routing.group_rows(torch.randn(args.rows, int(widths[0][0]))), routing.members
 
     gemms = {
         "2048x2048 @ 2048x2048": (torch.randn(2048, 2048), torch.randn(2048, 2048)),
@@ -96,8 +99,8 @@ def main() -> None:
     }
     timed["sample"] = lambda: model.sample(obs, act, member, generator)
     timed["mean"] = lambda: model.mean(obs, act, member)
-    timed["net"] = lambda: model.net(grouped, elites)
-    weights = [layer.weight[elites].detach() for layer in model.net.layers]
+    timed["net"] = lambda: model.net(grouped, grouped_members)
+    weights = [layer.weight[grouped_members].detach() for layer in model.net.layers]
     scratch = [torch.empty(*grouped.shape[:2], int(widths[0][1])) for _ in range(2)]
     timed["gemm_chain"] = lambda: layer_chain(grouped, weights, scratch, activation=False)
     timed["gemm_silu_chain"] = lambda: layer_chain(grouped, weights, scratch, activation=True)
