@@ -15,6 +15,7 @@ sections or keys and ill-typed values raise :class:`UserError` naming the key an
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import types
 import typing
@@ -175,7 +176,9 @@ def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
     for key, value in values.items():
         if key not in fields:
             valid = ", ".join(sorted(fields)) or "(none)"
-            raise UserError(f"unknown key {section}.{key}; valid keys of {section} ({cls.__name__}): {valid}.")
+            close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+            hint = f" Did you mean {section}.{close[0]}?" if close else ""
+            raise UserError(f"unknown key {section}.{key}; valid keys of {section} ({cls.__name__}): {valid}.{hint}")
         checked[key] = coerce(value, hints.get(key, Any), f"{section}.{key}")
     return cls(**checked)
 

@@ -76,6 +76,7 @@ def test_switching_model_drops_pairing_settings_for_old_model():
 
 @pytest.mark.parametrize("assignment, message", [
     ("planner.populaton_size=5", "unknown key planner.populaton_size; valid keys of planner"),
+    ("planner.populaton_size=5", "Did you mean planner.population_size?"),
     ("planner.population_size=lots", "planner.population_size='lots' has the wrong type (str); expected int"),
     ("planner.population_size=2.5", "expected int"),
     ("algorithm.propagation=ts2", "choose one of: 'ts1', 'tsinf', 'expectation'"),
