@@ -59,22 +59,28 @@ class GaussianMLP(MLPDynamics):
         return 2 * dim
 
     def _distribution(self, raw: torch.Tensor, members: torch.Tensor | None) -> Params:
+        """(mean, raw log-variance, low, high): the bounds are applied where a variance is
+        needed, so that a mean alone costs no transcendental functions."""
         mean, log_var = raw.chunk(2, dim=-1)
-        return mean, self.bounds(log_var, members)
+        return (mean, log_var, *self.bounds.of(members, raw.dim()))
+
+    def _log_var(self, params: Params) -> torch.Tensor:
+        """(..., D) soft-bounded log-variance."""
+        return self.bounds.bound(*params[1:])
 
     def _mean(self, params: Params) -> torch.Tensor:
         return params[0]
 
     def _variance(self, params: Params) -> torch.Tensor:
-        return params[1].exp()
+        return self._log_var(params).exp()
 
     def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
-        mean, log_var = params
+        mean = params[0]
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        return torch.addcmul(mean, log_var.mul(0.5).exp_(), noise)
+        return torch.addcmul(mean, self.bounds.std(*params[1:]), noise)
 
     def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
-        mean, log_var = params
+        mean, log_var = params[0], self._log_var(params)
         return 0.5 * ((target - mean).square() * (-log_var).exp() + log_var + LOG_2PI).sum(dim=-1)
 
 
@@ -99,20 +105,16 @@ class LaplaceMLP(GaussianMLP):
     """Diagonal Laplace MLP: the Gaussian's heads (location, soft-bounded log-variance with
     variance = 2 b^2) under a Laplace NLL, i.e. heavier tails and an L1-like fit of the mean."""
 
-    @staticmethod
-    def _scale(log_var: torch.Tensor) -> torch.Tensor:
-        return (0.5 * (log_var - math.log(2.0))).exp()
-
     def _draw(self, params: Params, generator: torch.Generator | None) -> torch.Tensor:
-        loc, log_var = params
+        loc = params[0]
         u = torch.rand(loc.shape, generator=generator, dtype=loc.dtype, device=loc.device)
         u = u.clamp(1e-7, 1 - 1e-7) - 0.5
-        return loc - self._scale(log_var) * u.sign() * torch.log1p(-2 * u.abs())
+        scale = self.bounds.std(*params[1:]) / math.sqrt(2.0)
+        return loc - scale * u.sign() * torch.log1p(-2 * u.abs())
 
     def _nll(self, params: Params, target: torch.Tensor) -> torch.Tensor:
-        loc, log_var = params
-        scale = self._scale(log_var)
-        return ((target - loc).abs() / scale + torch.log(2 * scale)).sum(dim=-1)
+        log_scale = 0.5 * (self._log_var(params) - math.log(2.0))
+        return ((target - params[0]).abs() * (-log_scale).exp() + log_scale + math.log(2.0)).sum(dim=-1)
 
 
 @dataclass(frozen=True)

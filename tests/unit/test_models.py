@@ -1,4 +1,5 @@
 import dataclasses
+import math
 from contextlib import nullcontext
 
 import pytest
@@ -158,6 +159,27 @@ def test_samples_have_the_predicted_mean_and_variance(name):
         sd = expected_var.sqrt()
         assert ((draws[row].mean(0) - expected_mean).abs() < 4 * sd / 20000 ** 0.5 + 1e-6).all()
         assert ((draws[row].var(0) / expected_var - 1).abs() < 0.1).all()
+
+
+def test_bounded_std_equals_the_exponential_of_half_the_bounded_log_variance():
+    from mbrl_zoo.models.mlp import LogVarianceBounds
+
+    bounds = LogVarianceBounds(2, 3, low=-10.0, high=0.5)
+    with torch.no_grad():
+        bounds.low[1].fill_(-4.0)
+        bounds.high[1].fill_(2.0)
+    raw = torch.linspace(-300.0, 300.0, 6001).view(1, -1, 1).expand(2, -1, 3).clone().requires_grad_()
+    low, high = bounds.of(None, 3)
+    direct = (0.5 * bounds.bound(raw, low, high)).exp()
+    fast = bounds.std(raw, low, high)
+    torch.testing.assert_close(fast, direct, rtol=2e-6, atol=0.0)
+    # limits: the lower bound's std far below it, nearly the upper one's far above
+    assert torch.allclose(fast[:, 0], (0.5 * low.squeeze(1)).exp())
+    assert fast.detach()[0, -1, 0].item() == pytest.approx(math.exp(0.5 * (-10 + math.log1p(math.exp(10.5)))))
+    grad_fast, = torch.autograd.grad(fast.sum(), raw)
+    grad_direct, = torch.autograd.grad(direct.sum(), raw)
+    assert torch.isfinite(grad_fast).all()
+    torch.testing.assert_close(grad_fast, grad_direct, rtol=1e-4, atol=1e-7)
 
 
 def test_sampling_is_reproducible_with_a_generator():
