@@ -27,7 +27,7 @@ from mbrl_zoo.models.base import matmuls_in
 from mbrl_zoo.models.fit import fit
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PLANNERS, Pairing, register_pairing
 from mbrl_zoo.rollout import make_objective
-from mbrl_zoo.runs import Run, episode_seed
+from mbrl_zoo.runs import Run, episode_seed, final_info
 from planners.mpc import MPC
 from algorithms.state_value import StateValue
 
@@ -160,7 +160,7 @@ def train(config: RunConfig, run: Run) -> None:
                 with matmuls_in(model, getattr(torch, cfg.matmul_dtype)):
                     action = controller.act(objective, generator).numpy()
                 plan_s += run.wall_s() - t0
-            next_obs, reward, terminated, truncated, _ = env.step(action)
+            next_obs, reward, terminated, truncated, info = env.step(action)
             buffer.add(obs, action, next_obs, reward, terminated, truncated)
             obs, done = next_obs, terminated or truncated
             episode_return += float(reward)
@@ -169,7 +169,7 @@ def train(config: RunConfig, run: Run) -> None:
             run.advance(env_step)
         episode += 1
         run.log_episode(env_step, episode, episode_return, episode_steps,
-                        plan_ms_per_step=1000 * plan_s / episode_steps, **fit_stats)
+                        plan_ms_per_step=1000 * plan_s / episode_steps, **fit_stats, **final_info(info))
         run.save_checkpoint({"model": model.state_dict(), "value": None if value is None else value.state_dict(),
                              "buffer": buffer.state_dict(),
                              "generator": generator.get_state(), "rng": rng.bit_generator.state,

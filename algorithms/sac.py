@@ -30,7 +30,7 @@ from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
-from mbrl_zoo.runs import Run, episode_seed
+from mbrl_zoo.runs import Run, episode_seed, final_info
 from mbrl_zoo.types import Batch
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
@@ -308,7 +308,7 @@ class RandomStreams:
 
 @dataclass(frozen=True)
 class Step:
-    """One env transition: arrays obs (O,), act (A,), next_obs (O,) and scalars."""
+    """One env transition: arrays obs (O,), act (A,), next_obs (O,), scalars and the env's info."""
 
     obs: np.ndarray
     act: np.ndarray
@@ -316,6 +316,7 @@ class Step:
     rew: float
     terminated: bool
     truncated: bool
+    info: dict
 
 
 def play_episode(env: gym.Env, policy: Callable[[np.ndarray], np.ndarray], reset_seed: int) -> Iterator[Step]:
@@ -324,8 +325,8 @@ def play_episode(env: gym.Env, policy: Callable[[np.ndarray], np.ndarray], reset
     obs, _ = env.reset(seed=reset_seed)
     while True:
         act = np.asarray(policy(obs), dtype=np.float32)
-        next_obs, rew, terminated, truncated, _ = env.step(act)
-        yield Step(obs, act, next_obs, float(rew), bool(terminated), bool(truncated))
+        next_obs, rew, terminated, truncated, info = env.step(act)
+        yield Step(obs, act, next_obs, float(rew), bool(terminated), bool(truncated), info)
         if terminated or truncated:
             return
         obs = next_obs
@@ -427,7 +428,7 @@ class Interaction:
                     break
             counters.episode += 1
             finished = counters.env_step >= self.total_steps
-            extras = dict(counters.last)
+            extras = {**counters.last, **final_info(step.info)}
             if counters.due(cfg.eval_every, "eval") or (finished and cfg.eval_every > 0):
                 extras["eval_return"] = evaluate(agent, self.eval_env, self.seed, counters.evaluations,
                                                  cfg.eval_episodes)

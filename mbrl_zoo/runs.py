@@ -26,6 +26,14 @@ METRIC_COLUMNS = ("env_step", "episode", "return", "episode_steps", "episode_s",
 """Leading columns of ``metrics.csv``; algorithms may append their own (e.g. ``model_loss``)."""
 
 
+def final_info(info: dict[str, Any]) -> dict[str, float]:
+    """The env's numeric scalar ``info`` entries at an episode's last step, as ``final_<key>``
+    metrics columns: how an episode ended beyond its return, e.g. Pusher's ``final_reward_dist``
+    (minus the object's distance to the goal) or HalfCheetah's ``final_x_position``."""
+    return {f"final_{key}": float(value) for key, value in info.items()
+            if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))}
+
+
 class Run:
     """The results folder of one run, with its progress bar.
 

@@ -101,6 +101,18 @@ def test_run_writes_folder_and_is_deterministic(tmp_path, capsys, monkeypatch):
     assert header[:6] == ["env_step", "episode", "return", "episode_steps", "episode_s", "wall_s"]
 
 
+def test_a_run_logs_how_each_episode_ended_from_the_envs_info(tmp_path):
+    """Pusher's info holds the reward terms; their values at the last step become columns (the
+    object's final distance to the goal is minus ``final_reward_dist``)."""
+    small = [a.replace("cartpole-swingup", "Pusher-v5") for a in SMALL]
+    assert main(["run", "pets", *small, "--set", "run.steps=100", "--set", "algorithm.random_steps=100",
+                 "--out", str(tmp_path / "p")]) == 0
+    with open(tmp_path / "p" / "metrics.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert {"final_reward_dist", "final_reward_ctrl", "final_reward_near"} <= set(row)
+    assert -2.0 < float(row["final_reward_dist"]) < 0.0
+
+
 @pytest.mark.parametrize("pairing, extra", [
     ("pets", []),
     ("pets-value", ["--set", "algorithm.value_updates=20", "--set", "algorithm.value_hidden=[16]"]),

@@ -54,7 +54,7 @@ def train(tmp_path, pairing: str, steps: int = 200, model: dict | None = None, p
 def check_rows(rows: list[dict], steps: int, *columns: str) -> None:
     assert rows and int(rows[-1]["env_step"]) == steps
     assert [int(r["episode"]) for r in rows] == list(range(len(rows)))
-    for column in ("eval_return", *columns):
+    for column in ("eval_return", "final_reward_survive", *columns):
         assert any(r.get(column) not in (None, "") for r in rows), f"no {column} logged"
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.runs import Run, episode_seed
+from mbrl_zoo.runs import Run, episode_seed, final_info
 
 
 class Interrupt(Exception):
@@ -106,3 +106,12 @@ def test_overwrite_replaces_a_finished_run_with_identical_metrics(tmp_path):
     train_random_policy(again, seed=3, steps=100)
     assert _read(tmp_path / "r" / "metrics.csv") == before
     assert (tmp_path / "r" / "notes.txt").read_text() == "kept"
+
+
+def test_final_info_keeps_the_numeric_scalars_of_the_last_steps_info():
+    info = {"reward_dist": np.float64(-0.25), "reward_ctrl": np.float32(-1.5), "steps": 3,
+            "success": True, "flag": np.bool_(False), "contacts": np.zeros(3), "name": "x"}
+    assert final_info(info) == {"final_reward_dist": -0.25, "final_reward_ctrl": -1.5, "final_steps": 3.0}
+    env = gym.make("Pendulum-v1")
+    env.reset(seed=0)
+    assert final_info(env.step(np.zeros(1, dtype=np.float32))[4]) == {}
