@@ -72,7 +72,7 @@ class LogVarianceBounds(nn.Module):
         exponential per element instead of two softplus and an exponential (a third of the time
         of a sampling head). Agrees with the direct form to float32 rounding (relative 1e-6).
         ``lo - x`` is capped at 80 so that neither the value nor its gradient overflows far below
-        the lower bound, where the std is the lower bound's (to 1e-35)."""
+        the lower bound; there the std already equals the lower bound's to float32 precision."""
         ratio = torch.exp((low - log_var).clamp_(max=80.0)) + (low - high).exp()
         return (1.0 + ratio.reciprocal()).sqrt() * (0.5 * low).exp()
 
