@@ -1,7 +1,8 @@
 """Did a Pusher-v5 run push the object? Reads the replay buffer in a run's checkpoint.
 
 Pusher's return mixes three terms (object-goal distance, 0.5 x fingertip-object distance, control
-cost), so a rising return can be reaching alone. Per 100-step episode this prints the object's
+cost), so a rising return can be reaching alone. Per episode (Pusher-v5's 100 steps or
+``pusher-pets``'s 150, split where the buffer marks an episode's end) this prints the object's
 distance to the goal at the start and the end, how far the object moved, and the fingertip's
 closest approach, from the observations (tips_arm at dims 14:17, object 17:20, goal 20:23).
 
@@ -19,7 +20,6 @@ import json
 import torch
 
 TIP, OBJECT, GOAL = slice(14, 17), slice(17, 20), slice(20, 23)
-EPISODE_STEPS = 100
 PUSHED_M = 0.01
 
 
@@ -36,12 +36,13 @@ def main() -> None:
     next_obs = torch.as_tensor(buffer["next_obs"][:rows], dtype=torch.float64)
     if obs.shape[1] != 23:
         raise SystemExit(f"expected Pusher-v5's 23-dim observations, got {obs.shape[1]}")
+    ends = (torch.as_tensor(buffer["terminated"][:rows]) | torch.as_tensor(buffer["truncated"][:rows])).nonzero()
     episodes = []
-    for start in range(0, rows - EPISODE_STEPS + 1, EPISODE_STEPS):
-        first, last = obs[start], next_obs[start + EPISODE_STEPS - 1]
-        tips = (next_obs[start:start + EPISODE_STEPS, TIP] - next_obs[start:start + EPISODE_STEPS, OBJECT]).norm(dim=1)
+    for number, (start, end) in enumerate(zip([0] + (ends[:-1, 0] + 1).tolist(), ends[:, 0].tolist()), start=1):
+        first, last = obs[start], next_obs[end]
+        tips = (next_obs[start:end + 1, TIP] - next_obs[start:end + 1, OBJECT]).norm(dim=1)
         episodes.append({
-            "episode": start // EPISODE_STEPS + 1,
+            "episode": number,
             "goal_distance_start": round(float((first[OBJECT] - first[GOAL]).norm()), 4),
             "goal_distance_end": round(float((last[OBJECT] - last[GOAL]).norm()), 4),
             "object_moved": round(float((last[OBJECT] - first[OBJECT]).norm()), 4),

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from mbrl_zoo.registry import TASKS
-from mbrl_zoo.tasks import cartpole
+from mbrl_zoo.tasks import cartpole, pusher
 from mbrl_zoo.tasks.spec import TaskSpec, TerminationFn
 
 Tensor = torch.Tensor
@@ -250,6 +250,14 @@ LIBRARY = (
         episode_length=100,
         angle_dims=tuple(range(7)),
         description="Push a cylinder to a goal with a 7-joint arm.",
+    ),
+    TaskSpec(
+        name="pusher-pets",
+        env_id=pusher.PETS_PUSHER_ID,
+        reward_fn=pusher.pets_pusher_reward,
+        episode_length=pusher.EPISODE_LENGTH,
+        angle_dims=tuple(range(7)),
+        description="PETS's pusher (Chua et al., 2018): Pusher-v5's arm, one cylinder start, 150 steps.",
     ),
     TaskSpec(
         name="Swimmer-v5",

@@ -13,7 +13,7 @@ import torch
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import TASKS
-from mbrl_zoo.tasks import TaskSpec, cartpole, check_task, get_task, library
+from mbrl_zoo.tasks import TaskSpec, cartpole, check_task, get_task, library, pusher
 from mbrl_zoo.tasks.check import record_random_transitions
 from mbrl_zoo.tasks.spec import never_terminates
 
@@ -21,11 +21,11 @@ TASK_NAMES = TASKS.names()
 WITH_STATE_FROM_OBS = [name for name in TASK_NAMES if get_task(name).state_from_obs is not None]
 
 
-def test_the_library_registers_all_twelve_tasks():
+def test_the_library_registers_all_thirteen_tasks():
     expected = {
         "InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Reacher-v5", "Pusher-v5", "Swimmer-v5",
         "HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Pendulum-v1",
-        "cartpole-balance", "cartpole-swingup",
+        "cartpole-balance", "cartpole-swingup", "pusher-pets",
     }
     assert expected <= set(TASK_NAMES)
     assert all(get_task(name).description for name in expected)
@@ -188,3 +188,55 @@ def test_cartpole_registration_is_idempotent():
     cartpole.register_envs()
     assert gym.spec(cartpole.SWINGUP_ID).max_episode_steps == 200
     assert gym.spec(cartpole.BALANCE_ID).kwargs == {"swing_up": False}
+
+
+def test_pets_pusher_starts_the_cylinder_near_one_spot_and_runs_150_steps_of_0_04_s():
+    def cylinder_starts(task):  # (300, 2) slide-joint coordinates of the cylinder after reset
+        env = get_task(task).make_env()
+        starts = []
+        for seed in range(300):
+            obs, _ = env.reset(seed=seed)
+            np.testing.assert_allclose(obs[20:23], [0.45, -0.05, -0.323])  # the goal never moves
+            starts.append(env.unwrapped.data.qpos[7:9].copy())
+        return np.array(starts)
+
+    starts = cylinder_starts("pusher-pets")
+    np.testing.assert_allclose(starts.mean(0), pusher.CYLINDER_START, atol=0.005)
+    np.testing.assert_allclose(starts.std(0), pusher.CYLINDER_START_STD, rtol=0.15)
+    assert cylinder_starts("Pusher-v5").std(0).min() > 0.07  # uniform over [-0.3, 0] x [-0.2, 0.2]
+    assert get_task("pusher-pets").make_env().unwrapped.dt == pytest.approx(0.04)
+    assert gym.spec(pusher.PETS_PUSHER_ID).max_episode_steps == 150
+
+
+def test_pets_pusher_reward_is_the_papers_weighted_l1_cost():
+    obs = torch.zeros(1, 23)
+    next_obs = torch.zeros(1, 23)
+    next_obs[0, 14:17] = torch.tensor([0.1, 0.0, 0.0])   # fingertip
+    next_obs[0, 17:20] = torch.tensor([0.0, 0.2, -0.1])  # cylinder
+    next_obs[0, 20:23] = torch.tensor([0.3, 0.2, 0.0])   # goal
+    act = torch.full((1, 7), 0.5)
+    expected = -1.25 * (0.3 + 0.0 + 0.1) - 0.5 * (0.1 + 0.2 + 0.1) - 0.1 * 7 * 0.25
+    assert pusher.pets_pusher_reward(obs, act, next_obs).item() == pytest.approx(expected, rel=1e-6)
+    env = get_task("pusher-pets").make_env()
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(np.zeros(7))
+    assert reward == pytest.approx(info["reward_dist"] + info["reward_near"] + info["reward_ctrl"])
+
+
+def test_the_pusher_oracle_diagnostic_reads_the_state_back_from_the_observation():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "pusher_oracle.py"
+    module_spec = importlib.util.spec_from_file_location("pusher_oracle", path)
+    pusher_oracle = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(pusher_oracle)
+    rng = np.random.default_rng(0)
+    for task in ("Pusher-v5", "pusher-pets"):
+        env = get_task(task).make_env()
+        obs, _ = env.reset(seed=1)
+        for _ in range(20):
+            qpos, qvel = pusher_oracle.state_with_cylinder_at_rest(obs)
+            np.testing.assert_allclose(qpos, env.unwrapped.data.qpos, atol=1e-12)
+            np.testing.assert_allclose(qvel[:7], env.unwrapped.data.qvel[:7], atol=1e-12)
+            obs = env.step(rng.uniform(-2, 2, size=7))[0]
