@@ -196,6 +196,9 @@ PETS_TASK_SETTINGS = {
     # Pusher: PETS's 25-step horizon, refit after every 100-step episode (results/pets).
     "Pusher-v5": {"algorithm": {"horizon": 25, "particles": 10, "refit_every": 100},
                   "planner": {"population_size": 200}},
+    # PETS's own pusher: the same search, one random 150-step trial first, refit after every trial.
+    "pusher-pets": {"algorithm": {"horizon": 25, "particles": 10, "random_steps": 150, "refit_every": 150},
+                    "planner": {"population_size": 200}},
     # HalfCheetah: PETS's 30-step horizon, one random 1000-step trial, refit after every trial;
     # 200 candidates and 10 particles (PETS: 500 and 20) for ~0.45 s per step on 2 cores with
     # bf16 planning matmuls (results/pets).
