@@ -159,3 +159,30 @@ def test_a_reader_that_stops_early_ends_the_command_quietly():
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) in (0, 141)
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_inverted_pendulum_rail_diagnostic_reads_a_run(tmp_path, capsys, monkeypatch):
+    """benchmarks/inverted_pendulum_rail.py splits a real run's buffer into its episodes."""
+    import importlib.util
+    import sys
+
+    folder = tmp_path / "ip"
+    small = [*SMALL[:-2], "--task", "InvertedPendulum-v5", "--set", "run.steps=80",
+             "--set", "algorithm.random_steps=40", "--set", "algorithm.refit_every=40"]
+    assert main(["run", "pets", *small, "--out", str(folder)]) == 0
+    capsys.readouterr()
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "inverted_pendulum_rail.py"
+    module_spec = importlib.util.spec_from_file_location("inverted_pendulum_rail", path)
+    rail = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(rail)
+    monkeypatch.setattr(sys, "argv", ["inverted_pendulum_rail.py", str(folder), "--last", "1000"])
+    rail.main()
+    out = json.loads(capsys.readouterr().out)
+    with open(folder / "metrics.csv") as f:
+        lengths = [int(r["episode_steps"]) for r in csv.DictReader(f)]
+    assert [e["steps"] for e in out["last_episodes"]] == lengths
+    assert out["env_steps"] == sum(lengths)
+    planned = [e for e in out["last_episodes"] if e["first_step"] >= 40]
+    assert out["planned_episodes"] == len(planned)
+    assert out["failed_at_rail"] + out["failed_elsewhere"] + out["episodes_of_1000"] == len(planned)
+    assert len(out["model_abs_error_elsewhere"]) == 4
