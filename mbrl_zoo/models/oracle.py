@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import mujoco
 import numpy as np
 import torch
+from mujoco import rollout
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import DynamicsModel
@@ -24,13 +26,16 @@ class OracleModel(DynamicsModel):
     start (and, for HalfCheetah, the unobserved x position) differ, which changes contact
     solutions within solver tolerance (differences of about 1e-13 seen on HalfCheetah-v5).
 
-    Speed: a Python loop over rows (exactness needs the env's own ``step``: observations such as
-    Reacher's or Ant's read quantities MuJoCo computes inside the step, which a batched
-    ``mujoco.rollout`` does not return). Measured on this 2-core machine: about 45 us per row
-    for HalfCheetah-v5 (5 substeps) and 30 us for cart-pole, i.e. ~0.3 s for the 7,000 rows of
-    one PETS horizon step and ~20 s for a whole CEM planning call (525,000 rows). ``member`` and
-    ``generator`` are accepted and ignored (E = 1, deterministic). Outputs keep ``obs``'s dtype;
-    pass float64 to keep the simulator's precision.
+    Speed: where the observation is the state (``task.obs_is_state``: InvertedPendulum,
+    cart-pole, Swimmer, HalfCheetah), all rows of a call go through one ``mujoco.rollout`` call,
+    the env's ``frame_skip`` physics steps each, on one MuJoCo data per torch thread; the result
+    equals the env's ``step`` bit for bit (tested). Elsewhere a Python loop over rows runs the
+    env's own ``step`` (observations such as Reacher's or Ant's read quantities MuJoCo computes
+    inside the step, which ``mujoco.rollout`` does not return): about 45 us per row for
+    HalfCheetah-v5 (5 substeps) and 30 us for cart-pole on this project's 2-core machine, of
+    which the physics itself is about half (InvertedPendulum's RK4 step alone is ~20 us).
+    ``member`` and ``generator`` are accepted and ignored (E = 1, deterministic). Outputs keep
+    ``obs``'s dtype; pass float64 to keep the simulator's precision.
     """
 
     deterministic = True
@@ -50,6 +55,8 @@ class OracleModel(DynamicsModel):
         self.env = task.make_env()
         self.env.reset(seed=0)
         self.sim = self.env.unwrapped
+        self.obs_is_state = bool(getattr(task, "obs_is_state", False))
+        self._rollout_data: list[mujoco.MjData] = []
         got = (int(np.prod(self.env.observation_space.shape)), int(np.prod(self.env.action_space.shape)))
         if got != (self.obs_dim, self.act_dim):
             raise UserError(f"oracle: task {task.name!r} has (obs_dim, act_dim) = {got}, "
@@ -57,6 +64,8 @@ class OracleModel(DynamicsModel):
 
     def step(self, obs: np.ndarray, act: np.ndarray) -> np.ndarray:
         """Next observations (B, O) float64 from ``obs`` (B, O) and ``act`` (B, A)."""
+        if self.obs_is_state:
+            return self._step_rollout(obs, act)
         out = np.empty((obs.shape[0], self.obs_dim))
         for row in range(obs.shape[0]):
             qpos, qvel = self.state_from_obs(obs[row])
@@ -64,6 +73,26 @@ class OracleModel(DynamicsModel):
             self.sim.data.qacc_warmstart[:] = 0.0
             out[row] = self.sim.step(act[row])[0]
         return out
+
+    def _step_rollout(self, obs: np.ndarray, act: np.ndarray) -> np.ndarray:
+        """:meth:`step` for an observation ``concat(qpos, qvel)``, all rows in one ``mujoco.rollout``.
+
+        Each row starts from the env's full physics state after reset with qpos and qvel
+        replaced by the row's observation, the solver warm start zeroed, and holds its action for
+        the env's ``frame_skip`` physics steps, as ``env.step`` does."""
+        model = self.sim.model
+        layout = mujoco.mjtState.mjSTATE_FULLPHYSICS
+        start = np.empty(mujoco.mj_stateSize(model, layout))
+        mujoco.mj_getState(model, self.sim.data, start, layout)
+        qpos_at = mujoco.mj_stateSize(model, mujoco.mjtState.mjSTATE_TIME)  # layout: time, qpos, qvel, ...
+        states = np.repeat(start[None], obs.shape[0], axis=0)
+        states[:, qpos_at : qpos_at + self.obs_dim] = obs
+        threads = max(1, torch.get_num_threads())
+        while len(self._rollout_data) < threads:
+            self._rollout_data.append(mujoco.MjData(model))
+        final, _ = rollout.rollout(model, self._rollout_data[:threads], states, act[:, None, :],
+                                   nstep=self.sim.frame_skip, initial_warmstart=np.zeros((1, model.nv)))
+        return final[:, -1, qpos_at : qpos_at + self.obs_dim]
 
     def mean(self, obs: torch.Tensor, act: torch.Tensor, member: torch.Tensor | None = None) -> torch.Tensor:
         """The simulator's next observation (B, O)."""

@@ -225,6 +225,7 @@ LIBRARY = (
         termination_fn=inverted_pendulum_termination,
         angle_dims=(1,),
         state_from_obs=partial(_leading_qpos_qvel, 2, 2),
+        obs_is_state=True,
         description="Balance a pole on a cart; +1 per step until it leans past 0.2 rad.",
         differentiable_reward=False,
     ),
@@ -266,6 +267,7 @@ LIBRARY = (
         env_kwargs=WITH_ROOT_POSITION,
         angle_dims=(2, 3, 4),
         state_from_obs=partial(_leading_qpos_qvel, 5, 5),
+        obs_is_state=True,
         description="Swim forward (+x) with a 3-link swimmer in viscous fluid.",
     ),
     TaskSpec(
@@ -275,6 +277,7 @@ LIBRARY = (
         env_kwargs=WITH_ROOT_POSITION,
         angle_dims=tuple(range(2, 9)),
         state_from_obs=partial(_leading_qpos_qvel, 9, 9),
+        obs_is_state=True,
         description="Run forward (+x) with a planar cheetah; never terminates.",
     ),
     TaskSpec(
@@ -320,6 +323,7 @@ LIBRARY = (
         episode_length=cartpole.EPISODE_LENGTH,
         angle_dims=(1,),
         state_from_obs=partial(_leading_qpos_qvel, 2, 2),
+        obs_is_state=True,
         description="Keep a cart-pole upright for 200 steps (+1 per step; 200 = solved).",
         differentiable_reward=False,
     ),
@@ -330,6 +334,7 @@ LIBRARY = (
         episode_length=cartpole.EPISODE_LENGTH,
         angle_dims=(1,),
         state_from_obs=partial(_leading_qpos_qvel, 2, 2),
+        obs_is_state=True,
         description="PETS cart-pole swing-up (Chua et al., 2018): swing the pole up from hanging.",
     ),
 )

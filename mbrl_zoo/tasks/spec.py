@@ -44,6 +44,10 @@ class TaskSpec:
     simulator derives rather than stores (contact forces in Ant's observation) are recomputed by
     the next step. It is ``None`` where the observation leaves part of the state out or clips it.
 
+    ``obs_is_state`` is True when the observation is exactly ``concat(qpos, qvel)`` (InvertedPendulum,
+    cart-pole, Swimmer and HalfCheetah with the root position): the oracle model then steps all rows
+    of a call in one ``mujoco.rollout`` call instead of one env step per row.
+
     ``differentiable_reward`` is False when the return is piecewise constant in the actions
     (+1 per step while alive, as in InvertedPendulum): its gradient is zero or undefined, so a
     gradient-based planner cannot work on the task and is refused before a run starts.
@@ -58,7 +62,13 @@ class TaskSpec:
     angle_dims: tuple[int, ...] = ()
     description: str = ""
     state_from_obs: StateFromObs | None = None
+    obs_is_state: bool = False
     differentiable_reward: bool = True
+
+    def __post_init__(self) -> None:
+        if self.obs_is_state and self.state_from_obs is None:
+            raise UserError(f"task {self.name!r}: obs_is_state=True needs state_from_obs (the observation "
+                            "is the state, so give the function that splits it into qpos and qvel).")
 
     @property
     def summary(self) -> str:

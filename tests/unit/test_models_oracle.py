@@ -6,7 +6,8 @@ from mbrl_zoo.errors import UserError
 from mbrl_zoo.models import OracleModel, build_model, validate_model
 from mbrl_zoo.models.diagnostics import (disagreement_vs_error, kstep_by_ensemble_size, kstep_error,
                                          random_transitions, simulate_open_loop)
-from mbrl_zoo.tasks import get_task
+from mbrl_zoo.registry import TASKS
+from mbrl_zoo.tasks import TaskSpec, get_task
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,49 @@ def test_kstep_error_of_the_oracle_is_zero_and_grows_for_an_untrained_model(chee
     assert batch.obs.shape == (30, 18) and batch.rew.shape == (30,)
     disagreement, error, rank_corr = disagreement_vs_error(model, batch)
     assert disagreement.shape == error.shape == (30,) and -1 <= rank_corr <= 1
+
+
+OBS_IS_STATE = ["InvertedPendulum-v5", "Swimmer-v5", "HalfCheetah-v5", "cartpole-balance", "cartpole-swingup"]
+
+
+@pytest.mark.parametrize("name", OBS_IS_STATE)
+def test_batched_oracle_equals_stepping_the_env_row_by_row(name):
+    spec = get_task(name)
+    oracle = OracleModel(*spec.dims(), task=spec)
+    assert oracle.obs_is_state
+    env = spec.make_env()
+    env.action_space.seed(0)
+    obs, _ = env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    starts = obs + rng.normal(0.0, 0.1, size=(64, obs.shape[0]))
+    # actions up to 1.5x the bounds: MuJoCo clamps them (or the env clips them) the same way
+    acts = rng.uniform(-1.5, 1.5, size=(64, env.action_space.shape[0])) * env.action_space.high
+    batched = oracle.step(starts, acts)
+    oracle.obs_is_state = False
+    row_by_row = oracle.step(starts, acts)
+    assert batched.shape == (64, obs.shape[0]) and np.array_equal(batched, row_by_row)
+    oracle.obs_is_state = True
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # rows split between two MuJoCo data
+        assert np.array_equal(oracle.step(starts, acts), batched)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_obs_is_state_is_set_exactly_where_the_observation_is_qpos_then_qvel():
+    flagged = []
+    for name in TASKS.names():
+        spec = get_task(name)
+        if spec.obs_is_state:
+            flagged.append(name)
+            env = spec.make_env()
+            env.action_space.seed(0)
+            obs, _ = env.reset(seed=0)
+            for _ in range(5):
+                data = env.unwrapped.data
+                assert np.array_equal(obs, np.concatenate([data.qpos, data.qvel])), name
+                obs, *_ = env.step(env.action_space.sample())
+    assert sorted(flagged) == sorted(OBS_IS_STATE)
+    with pytest.raises(UserError, match="obs_is_state=True needs state_from_obs"):
+        TaskSpec(name="x", env_id="Pusher-v5", reward_fn=None, obs_is_state=True)
