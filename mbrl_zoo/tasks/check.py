@@ -1,4 +1,4 @@
-"""Hold a task's ``reward_fn`` and ``termination_fn`` to its real environment.
+"""Hold a task's ``reward_fn`` and ``termination_fn`` (and ``obs_is_state``) to its real environment.
 
 :func:`check_task` steps the env with uniformly random actions from seeded resets, then scores
 every recorded transition with the task's functions in one float64 batch and compares.
@@ -43,7 +43,8 @@ class TaskCheck:
     ``max_reward_error`` is the largest ``|reward_fn - env reward|`` (``None`` when the task has no
     ``reward_fn``); ``termination_mismatches`` counts transitions where ``termination_fn``
     disagrees with the env's ``terminated``; ``terminations`` counts the env's terminal
-    transitions among the ``transitions`` compared.
+    transitions among the ``transitions`` compared. ``state_mismatches`` counts observations that
+    are not ``concat(qpos, qvel)`` in a task that claims ``obs_is_state`` (None: not claimed).
     """
 
     name: str
@@ -52,6 +53,7 @@ class TaskCheck:
     termination_mismatches: int
     ok: bool
     terminations: int
+    state_mismatches: int | None = None
 
     def __str__(self) -> str:
         verdict = "ok" if self.ok else "FAILED"
@@ -59,9 +61,10 @@ class TaskCheck:
             reward = "reward not checked (no reward_fn)"
         else:
             reward = f"max reward error {self.max_reward_error:.2e} (tolerance {REWARD_TOLERANCE:.0e})"
+        state = "" if self.state_mismatches is None else f", {self.state_mismatches} observations not (qpos, qvel)"
         return (
             f"{self.name}: {verdict}: {self.transitions} transitions ({self.terminations} terminal), "
-            f"{reward}, {self.termination_mismatches} termination mismatches"
+            f"{reward}, {self.termination_mismatches} termination mismatches{state}"
         )
 
 
@@ -121,6 +124,27 @@ def record_random_transitions(spec: TaskSpec, transitions: int, seed: int = 0) -
     return Batch(stacked(0), stacked(1), stacked(2), stacked(3), flags(4), flags(5))
 
 
+def observation_state_mismatches(spec: TaskSpec, steps: int = 100, seed: int = 0) -> int:
+    """How many of ``steps`` observations (resets included) of ``spec``'s env under random actions
+    differ from ``concat(qpos, qvel)`` of its simulator: 0 is what ``obs_is_state`` claims."""
+    env = spec.make_env()
+    try:
+        if not isinstance(env.unwrapped, MujocoEnv):
+            return steps
+        env.action_space.seed(seed)
+        obs, _ = env.reset(seed=seed)
+        mismatches = 0
+        for _ in range(steps):
+            data = env.unwrapped.data
+            mismatches += not np.array_equal(np.asarray(obs, dtype=np.float64), np.concatenate([data.qpos, data.qvel]))
+            obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                obs, _ = env.reset()
+        return mismatches
+    finally:
+        env.close()
+
+
 def _checked_output(spec: TaskSpec, what: str, output: torch.Tensor, rows: int) -> torch.Tensor:
     """``output`` of ``spec.<what>`` if it is a (rows,) tensor, else UserError."""
     if not isinstance(output, torch.Tensor) or output.shape != (rows,):
@@ -156,11 +180,13 @@ def check_task(spec: TaskSpec, transitions: int = 500, seed: int = 0) -> TaskChe
             predicted_reward = _checked_output(spec, "reward_fn", predicted_reward, rows)
             max_reward_error = float((predicted_reward.double() - batch.rew).abs().max())
     reward_ok = max_reward_error is None or max_reward_error <= REWARD_TOLERANCE
+    state_mismatches = observation_state_mismatches(spec, seed=seed) if spec.obs_is_state else None
     return TaskCheck(
         name=spec.name,
         transitions=rows,
         max_reward_error=max_reward_error,
         termination_mismatches=mismatches,
-        ok=reward_ok and mismatches == 0,
+        ok=reward_ok and mismatches == 0 and not state_mismatches,
         terminations=int(batch.terminated.sum()),
+        state_mismatches=state_mismatches,
     )
