@@ -144,6 +144,25 @@ def test_per_row_member_matches_predict_and_default_uses_only_elites():
     assert float(from_elite.max()) < 1e-5
 
 
+@torch.no_grad()
+def test_the_reused_routing_follows_the_members_passed():
+    model = build("deterministic", ensemble_size=4, num_elites=4)
+    obs, act = torch.randn(40, O), torch.randn(40, A)
+    means, _ = model.predict(obs, act)
+    member = torch.arange(40) % 4
+    rows = torch.arange(40)
+    torch.testing.assert_close(model.mean(obs, act, member), means[member, rows])
+    torch.testing.assert_close(model.mean(obs, act, member), means[member, rows])  # the kept routing
+    member[:10] = 3  # the same tensor changed in place
+    torch.testing.assert_close(model.mean(obs, act, member), means[member, rows])
+    torch.testing.assert_close(model.mean(obs[:20], act[:20], member[:20]), means[member[:20], rows[:20]])
+    with pytest.raises(UserError, match=r"member must have shape \(40,\)"):
+        model.mean(obs, act, member[:20])
+    member[0] = 4
+    with pytest.raises(UserError, match=r"member indices must lie in \[0, 4\)"):
+        model.mean(obs, act, member)
+
+
 @pytest.mark.parametrize("name", ["gaussian", "laplace", "mixture", "fullcov-gaussian"])
 def test_samples_have_the_predicted_mean_and_variance(name):
     model = build(name, ensemble_size=2)
