@@ -2,8 +2,10 @@
 
 Times the call PETS makes at every horizon step of a CEM iteration: ``model.sample(obs, act,
 member, generator)`` on population x particles rows (350 x 20 = 7,000) with TS-1 members (a random
-permutation giving every elite an equal share), for a 7-member 4x200 SiLU Gaussian ensemble
-(``pe``), plus ``mean`` with per-row members and the bare stacked MLP. Throughput counts the MLP's
+permutation giving every elite an equal share, a new one at each call as TS-1 draws one at each
+step), for a 7-member 4x200 SiLU Gaussian ensemble (``pe``); ``sample_tsinf`` passes the same
+members at every call, as TS-inf does (the model then reuses their routing, as does ``mean``
+with per-row members); and the bare stacked MLP. Throughput counts the MLP's
 matmul FLOPs only (2 x rows x (in x h + (L-1) x h^2 + h x out)); the reference is the best float32
 GEMM throughput over a few shapes, measured in the same process, rounds interleaved with the
 model timings. Other work on the machine disturbs timings (memory-bound element-wise work and
@@ -22,6 +24,7 @@ Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -49,7 +52,7 @@ def block_times(fn: Callable[[], object], budget_s: float) -> list[float]:
     return blocks
 
 
-MODEL_QUANTITIES = ("sample", "mean", "net", "gemm_silu_chain", "gemm_chain")
+MODEL_QUANTITIES = ("sample", "sample_tsinf", "mean", "net", "gemm_silu_chain", "gemm_chain")
 
 
 def layer_chain(x: torch.Tensor, weights: list[torch.Tensor], scratch: list[torch.Tensor],
@@ -82,7 +85,11 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     obs, act = torch.randn(args.rows, obs_dim), torch.rand(args.rows, act_dim) * 2 - 1
     elites = model.elites
-    member = elites[torch.randperm(args.rows, generator=generator) % elites.numel()]
+    # TS-1 draws new members at every step, so ``sample`` alternates between two draws (the model
+    # reuses the routing of unchanged members); ``sample_tsinf`` passes the same members each call.
+    members = [elites[torch.randperm(args.rows, generator=generator) % elites.numel()] for _ in range(2)]
+    member = members[0]
+    calls = itertools.count()
     widths = [layer.weight.shape[1:] for layer in model.net.layers]
     flops = 2 * args.rows * sum(int(i) * int(o) for i, o in widths)
     # The network's input as ``sample`` groups it: each member's rows in two slices (mlp._per_row).
@@ -97,7 +104,8 @@ def main() -> None:
     timed: dict[str, Callable[[], object]] = {
         name: (lambda a=a, b=b: torch.matmul(a, b)) for name, (a, b) in gemms.items()
     }
-    timed["sample"] = lambda: model.sample(obs, act, member, generator)
+    timed["sample"] = lambda: model.sample(obs, act, members[next(calls) % 2], generator)
+    timed["sample_tsinf"] = lambda: model.sample(obs, act, member, generator)
     timed["mean"] = lambda: model.mean(obs, act, member)
     timed["net"] = lambda: model.net(grouped, grouped_members)
     weights = [layer.weight[grouped_members].detach() for layer in model.net.layers]
