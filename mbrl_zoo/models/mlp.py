@@ -345,7 +345,7 @@ class MLPDynamics(DynamicsModel):
         params, _ = self._all_members(data.obs, data.act)
         target = self.target_norm.normalize(self._raw_target(data.obs, data.next_obs, data.rew))
         per_dim = self._nll(params, target).mean(dim=-1) / self.target_dim
-        return per_dim + torch.log(self.target_norm.scale(per_dim.dtype)).mean()
+        return per_dim + torch.log(self.target_norm.divisor(per_dim.dtype)).mean()
 
     def settings(self) -> dict[str, Any]:
         """Constructor settings that rebuild this model without its task (angle dims resolved)."""

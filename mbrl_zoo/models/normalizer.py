@@ -9,8 +9,14 @@ from torch import nn
 class Normalizer(nn.Module):
     """``(x - mean) / std`` per dimension; statistics are float64 buffers saved with the model.
 
-    Dimensions whose standard deviation is below ``eps`` (constant in the data) are left unscaled,
-    so that they do not blow up. Until :meth:`fit` is called (or with ``enabled=False``) it is the
+    Dimensions whose standard deviation is below ``eps`` (constant in the data) are stored with
+    std 0: :meth:`normalize` only shifts them (dividing by ~0 would blow them up) and
+    :meth:`denormalize` returns their constant whatever the network outputs, so that a model
+    never predicts a change in a dimension that never changed in its training targets (a goal
+    position, Pusher's cylinder height). With std 1 there instead, the network's small output
+    error in that dimension (~1e-3) came out in observation units: on ``pusher-pets`` it moved
+    the goal and the cylinder's height ~1 mm per imagined step, more than any real step of the
+    cylinder away from contact. Until :meth:`fit` is called (or with ``enabled=False``) it is the
     identity.
     """
 
@@ -28,11 +34,11 @@ class Normalizer(nn.Module):
         x = x.detach().to(torch.float64).reshape(-1, self.mean.shape[0])
         std = x.std(dim=0, unbiased=False)
         self.mean.copy_(x.mean(dim=0))
-        self.std.copy_(torch.where(std < self.eps, torch.ones_like(std), std))
+        self.std.copy_(torch.where(std < self.eps, torch.zeros_like(std), std))
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., D) -> (..., D) standardised, in ``x``'s dtype."""
-        return (x - self.mean.to(x.dtype)).div_(self.std.to(x.dtype))
+        """(..., D) -> (..., D) standardised (constant dims only shifted), in ``x``'s dtype."""
+        return (x - self.mean.to(x.dtype)).div_(self.divisor(x.dtype))
 
     def denormalize(self, x: torch.Tensor, dims: int | None = None) -> torch.Tensor:
         """Inverse of :meth:`normalize`; with ``dims``, ``x`` (..., dims) holds only the first
@@ -41,5 +47,11 @@ class Normalizer(nn.Module):
         return torch.addcmul(mean, x, std)
 
     def scale(self, dtype: torch.dtype) -> torch.Tensor:
-        """The std (D,) in ``dtype``: variances scale by its square, densities by its inverse."""
+        """The std (D,) in ``dtype``, 0 on constant dims: predicted variances scale by its square
+        (a constant dim is predicted exactly, with variance 0)."""
         return self.std.to(dtype)
+
+    def divisor(self, dtype: torch.dtype) -> torch.Tensor:
+        """What :meth:`normalize` divides by (D,): the std, 1 on constant dims. Densities of
+        standardised values scale by its inverse."""
+        return torch.where(self.std > 0, self.std, torch.ones_like(self.std)).to(dtype)

@@ -411,3 +411,33 @@ def test_normalized_mse_leaves_out_dims_that_never_change():
     torch.testing.assert_close(normalized_mse(stacked, start, truth), torch.tensor([0.25, 0.0]))
     constant = start.clone()  # nothing changes: the plain MSE
     assert float(normalized_mse(constant + 0.1, start, constant)) == pytest.approx(0.01, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_a_dimension_that_never_changed_is_predicted_unchanged(name):
+    # Dim 2 of the state is a goal position: fixed within each episode, so its delta target is
+    # always 0 (Reacher's target, Pusher's goal). The model must not move it in imagination.
+    data = synthetic(256)
+    data.next_obs[:, 2] = data.obs[:, 2]
+    model = build(name)
+    stats = fit(model, data, epochs=3, generator=torch.Generator().manual_seed(0))
+    assert model.target_norm.std[2] == 0 and model.target_norm.divisor(torch.float64)[2] == 1
+    assert math.isfinite(stats.last.train_loss)
+    obs, act = torch.randn(64, O) * 3, torch.randn(64, A)
+    member = torch.arange(64) % model.ensemble_size
+    with torch.no_grad():
+        means, variances = model.predict(obs, act)
+        draws = model.sample(obs, act, member, torch.Generator().manual_seed(1))
+        nll = model.nll(data)
+    assert torch.equal(means[..., 2], obs[:, 2].expand_as(means[..., 2]))
+    assert torch.equal(draws[:, 2], obs[:, 2]) and torch.equal(model.mean(obs, act)[:, 2], obs[:, 2])
+    assert bool((variances[..., 2] == 0).all()) and bool((means[..., :2] != obs[:, :2]).any())
+    assert nll is None or bool(torch.isfinite(nll).all())
+
+
+def test_normalizer_shifts_constant_dims_and_restores_their_constant():
+    norm = models.normalizer.Normalizer(2)
+    norm.fit(torch.tensor([[1.0, 4.0], [3.0, 4.0]]))
+    torch.testing.assert_close(norm.std, torch.tensor([1.0, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(norm.normalize(torch.tensor([[2.0, 4.5]])), torch.tensor([[0.0, 0.5]]))
+    torch.testing.assert_close(norm.denormalize(torch.tensor([[1.0, 0.7]])), torch.tensor([[3.0, 4.0]]))
