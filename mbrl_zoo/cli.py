@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from mbrl_zoo.errors import UserError
@@ -119,11 +120,12 @@ def cmd_list(args: argparse.Namespace) -> int:
             obj = entry.obj
             if kind == "pairings":
                 parts = [f"algorithm={obj.algorithm}", f"model={obj.model}", f"planner={obj.planner}"]
-                detail = " ".join(p for p in parts if not p.endswith("=None"))
-                print(f"  {entry.name:<26} {detail}  {obj.description}")
+                text = f"{obj.description} [{' '.join(p for p in parts if not p.endswith('=None'))}]"
             else:
                 tags = f" [{', '.join(sorted(entry.tags))}]" if entry.tags else ""
-                print(f"  {entry.name:<26} {getattr(obj, 'summary', None) or entry.summary}{tags}")
+                text = f"{getattr(obj, 'summary', None) or entry.summary}{tags}"
+            print(textwrap.fill(text, width=100, initial_indent=f"  {entry.name:<26} ",
+                                subsequent_indent=" " * 29, break_on_hyphens=False))
         print()
     return 0
 

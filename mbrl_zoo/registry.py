@@ -27,6 +27,20 @@ from typing import Any
 from mbrl_zoo.errors import UserError, unknown_name
 
 
+def first_sentence(doc: str) -> str:
+    """The first sentence of ``doc``'s first paragraph, its lines joined: up to the first full stop
+    outside parentheses that is followed by an upper-case word or ends the paragraph (so that
+    "et al. 2018" and "i.e. heavier" do not end it)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    depth = 0
+    for i, char in enumerate(paragraph):
+        depth += (char == "(") - (char == ")")
+        rest = paragraph[i + 1 : i + 3]
+        if char == "." and depth == 0 and (not rest or (rest[0] == " " and rest[1:].isupper())):
+            return paragraph[: i + 1]
+    return paragraph
+
+
 @dataclass(frozen=True)
 class Entry:
     """One registered component.
@@ -44,8 +58,8 @@ class Entry:
 
     @property
     def summary(self) -> str:
-        doc = inspect.getdoc(self.obj) or ""
-        return doc.strip().splitlines()[0] if doc.strip() else ""
+        """The first sentence of the docstring (what ``mbrl-zoo list`` shows)."""
+        return first_sentence(inspect.getdoc(self.obj) or "")
 
     def config_class(self) -> type:
         """A dataclass of the component's settings, made from its constructor's keyword arguments

@@ -39,6 +39,10 @@ def test_list_prints_every_table(capsys):
     for heading in ("tasks:", "models:", "planners:", "algorithms:", "pairings:"):
         assert heading in out
     assert "cartpole-swingup" in out and "pets" in out and "cem" in out
+    # summaries are whole first sentences, wrapped under the description column
+    assert "      Cholesky factor L whose diagonal" in out and "its observation. [simulator]" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "[algorithm=mpc model=pe planner=cem]" in out
 
 
 @pytest.mark.parametrize("argv, message", [

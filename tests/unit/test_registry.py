@@ -1,7 +1,7 @@
 import pytest
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.registry import Pairing, Registry, check_compatible, ALGORITHMS, MODELS, PLANNERS
+from mbrl_zoo.registry import Pairing, Registry, check_compatible, first_sentence, ALGORITHMS, MODELS, PLANNERS
 
 
 def test_register_and_get_returns_entry_with_tags():
@@ -17,6 +17,18 @@ def test_register_and_get_returns_entry_with_tags():
     entry = reg.get("tiny")
     assert entry.obj is Tiny and entry.tags == {"learned"} and entry.summary == "A tiny model."
     assert reg.names() == ["tiny"] and "tiny" in reg
+
+
+@pytest.mark.parametrize("doc, summary", [
+    ("A tiny model.", "A tiny model."),
+    ("Deterministic MLP (Nagabandi et al.\n    2018). More here.", "Deterministic MLP (Nagabandi et al. 2018)."),
+    ("Laplace heads, i.e. heavier tails. Next sentence.", "Laplace heads, i.e. heavier tails."),
+    ("No full stop\n\nSecond paragraph.", "No full stop"),
+    ("Version 2.0 of it. Then.", "Version 2.0 of it."),
+    ("", ""),
+])
+def test_summary_is_the_docstrings_first_sentence_across_lines(doc, summary):
+    assert first_sentence(doc) == summary
 
 
 def test_duplicate_name_is_refused():
