@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -25,6 +26,15 @@ from mbrl_zoo.errors import UserError
 
 EXIT_BAD_INPUT = 2
 KINDS = ("tasks", "models", "planners", "algorithms", "pairings")
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread (like Ctrl-C's KeyboardInterrupt) so that a run stopped
+    by ``kill`` or a batch scheduler still closes its folder: progress bar, ``learning_curve.png``."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except UserError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
         print("interrupted; resume with the same command and --resume", file=sys.stderr)
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
 
 
 def _resolve(args: argparse.Namespace):
@@ -193,6 +203,7 @@ COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "sweep": cmd
 
 
 def entry_point() -> None:
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         code = main()
         sys.stdout.flush()

@@ -25,6 +25,10 @@ from mbrl_zoo.io import atomic_torch_save, atomic_write, atomic_write_json, atom
 METRIC_COLUMNS = ("env_step", "episode", "return", "episode_steps", "episode_s", "wall_s")
 """Leading columns of ``metrics.csv``; algorithms may append their own (e.g. ``model_loss``)."""
 
+CURVE_REFRESH_S = 60.0
+"""Seconds between redraws of ``learning_curve.png`` during a run (drawing one costs ~0.2 s), so
+that a run killed before :meth:`Run.close` leaves a curve at most this old beside its metrics."""
+
 
 def final_info(info: dict[str, Any]) -> dict[str, float]:
     """The env's numeric scalar ``info`` entries at an episode's last step, as ``final_<key>``
@@ -53,6 +57,7 @@ class Run:
         self._elapsed_before = 0.0
         self._start = time.perf_counter()
         self._episode_start = self._start
+        self._curve_drawn_at: float | None = None
         self._bar = None
         checkpoint = self.out_dir / "checkpoint.pt"
         if resume:
@@ -95,8 +100,9 @@ class Run:
 
     def log_episode(self, env_step: int, episode: int, episode_return: float, episode_steps: int,
                     **extra: float | None) -> None:
-        """Append one row to ``metrics.csv`` (rewritten atomically) and update the progress bar.
-        ``extra`` columns hold floats; ``None`` leaves the cell empty."""
+        """Append one row to ``metrics.csv`` (rewritten atomically), redraw ``learning_curve.png``
+        at the first episode and then at most every :data:`CURVE_REFRESH_S` seconds, and update
+        the progress bar. ``extra`` columns hold floats; ``None`` leaves the cell empty."""
         now = time.perf_counter()
         row = {"env_step": int(env_step), "episode": int(episode), "return": float(episode_return),
                "episode_steps": int(episode_steps), "episode_s": now - self._episode_start,
@@ -104,6 +110,8 @@ class Run:
         self._episode_start = now
         self.rows.append(row)
         self._write_metrics()
+        if self._curve_drawn_at is None or now - self._curve_drawn_at >= CURVE_REFRESH_S:
+            self._draw_curve()
         self.advance(env_step, ret=episode_return)
 
     def _write_metrics(self) -> None:
@@ -143,13 +151,17 @@ class Run:
 
     # the end ----------------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the progress bar and draw ``learning_curve.png``."""
+        """Close the progress bar and draw ``learning_curve.png`` from every episode logged."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
         if self.rows:
-            plot_learning_curve(self.rows, self.out_dir / "learning_curve.png",
-                                title=f"{self.config.get('pairing', '')} on {self.config.get('run', {}).get('task', '')}")
+            self._draw_curve()
+
+    def _draw_curve(self) -> None:
+        plot_learning_curve(self.rows, self.out_dir / "learning_curve.png",
+                            title=f"{self.config.get('pairing', '')} on {self.config.get('run', {}).get('task', '')}")
+        self._curve_drawn_at = time.perf_counter()
 
 
 def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:

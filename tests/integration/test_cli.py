@@ -190,3 +190,26 @@ def test_inverted_pendulum_rail_diagnostic_reads_a_run(tmp_path, capsys, monkeyp
     assert out["planned_episodes"] == len(planned)
     assert out["failed_at_rail"] + out["failed_elsewhere"] + out["episodes_of_1000"] == len(planned)
     assert len(out["model_abs_error_elsewhere"]) == 4
+
+
+def test_a_terminated_run_closes_its_folder_and_exits_143(tmp_path):
+    """``kill`` (SIGTERM) mid-run: the run's ``finally`` still closes it (curve drawn from every
+    logged episode), stderr says how to resume, exit code 128 + 15, no traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "mbrl_zoo", "run", "sac", "--task", "Pendulum-v1", "--steps",
+                             "1000000", "--quiet", "--out", str(out)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (out / "metrics.csv").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert (out / "metrics.csv").exists(), proc.stderr.read().decode()
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert "resume with the same command and --resume" in stderr and "Traceback" not in stderr
+    assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "learning_curve.png").stat().st_mtime_ns >= (out / "metrics.csv").stat().st_mtime_ns

@@ -63,6 +63,23 @@ def test_run_writes_files_and_is_deterministic(tmp_path):
     assert (tmp_path / "a" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_learning_curve_is_drawn_at_the_first_episode_then_at_most_every_refresh(tmp_path, monkeypatch):
+    """A run killed before ``close`` still has a curve; drawing it is throttled, not per episode."""
+    from mbrl_zoo import runs
+
+    drawn = []
+    monkeypatch.setattr(runs, "plot_learning_curve", lambda rows, path, title="": drawn.append(len(rows)))
+    monkeypatch.setattr(runs, "CURVE_REFRESH_S", 1e9)
+    run = Run(tmp_path / "r", CONFIG, total_steps=200, quiet=True)
+    for episode in range(1, 4):
+        run.log_episode(50 * episode, episode, -1.0, 50)
+    assert drawn == [1]
+    monkeypatch.setattr(runs, "CURVE_REFRESH_S", 0.0)
+    run.log_episode(200, 4, -1.0, 50)
+    run.close()
+    assert drawn == [1, 4, 4]
+
+
 def test_resume_after_interruption_reaches_same_metrics(tmp_path):
     whole = Run(tmp_path / "whole", CONFIG, total_steps=200, quiet=True)
     train_random_policy(whole, seed=3, steps=200)
