@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         return _fail(str(exc))
     except (KeyboardInterrupt, Terminated) as exc:
-        print("interrupted; resume with the same command and --resume", file=sys.stderr)
+        again = {"run": "resume with the same command and --resume",
+                 "sweep": "run the same command again to resume its unfinished cells"}.get(args.command)
+        print(f"interrupted; {again}" if again else "interrupted", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
 
 

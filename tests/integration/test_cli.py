@@ -213,3 +213,19 @@ def test_a_terminated_run_closes_its_folder_and_exits_143(tmp_path):
     assert "resume with the same command and --resume" in stderr and "Traceback" not in stderr
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "learning_curve.png").stat().st_mtime_ns >= (out / "metrics.csv").stat().st_mtime_ns
+
+
+@pytest.mark.parametrize("command, hint", [
+    (["run", "pets"], "resume with the same command and --resume"),
+    (["sweep", "--pairings", "pets", "--tasks", "cartpole-balance"], "run the same command again to resume"),
+])
+def test_ctrl_c_says_how_to_resume_that_command(command, hint, monkeypatch, capsys):
+    from mbrl_zoo import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, command[0], interrupted)
+    assert main(command) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted; ") and hint in err and "Traceback" not in err
