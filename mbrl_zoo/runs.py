@@ -73,6 +73,9 @@ class Run:
                 f"results folder {str(self.out_dir)!r} already holds a run; pass --resume to continue it, "
                 "--overwrite to replace it, or --out to write elsewhere."
             )
+        # Imported before the run starts, not at its first curve: a Ctrl-C or SIGTERM that cut
+        # the import short would leave matplotlib half-initialised for the curve drawn at close.
+        _pyplot()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.out_dir / "config.json", config)
 
@@ -164,13 +167,19 @@ class Run:
         self._curve_drawn_at = time.perf_counter()
 
 
-def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
-    """Episode return against environment steps, saved atomically as a PNG."""
+def _pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
+    """Episode return against environment steps, saved atomically as a PNG."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot([r["env_step"] for r in rows], [r["return"] for r in rows], marker="o", markersize=3)
     ax.set_xlabel("environment steps")

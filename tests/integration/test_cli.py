@@ -209,7 +209,7 @@ def test_a_terminated_run_closes_its_folder_and_exits_143(tmp_path):
     assert (out / "metrics.csv").exists(), proc.stderr.read().decode()
     proc.send_signal(signal.SIGTERM)
     stderr = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM, stderr
     assert "resume with the same command and --resume" in stderr and "Traceback" not in stderr
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "learning_curve.png").stat().st_mtime_ns >= (out / "metrics.csv").stat().st_mtime_ns
