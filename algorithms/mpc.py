@@ -97,7 +97,8 @@ class Config:
 
 
 def train(config: RunConfig, run: Run) -> None:
-    """Run the MPC trial loop for ``config.run.steps`` environment steps, logging each episode."""
+    """Run the MPC trial loop for exactly ``config.run.steps`` environment steps, logging each
+    episode (the last one cut short when the budget ends inside it)."""
     cfg: Config = config.algorithm
     seed = config.run.seed
     task = config.task_spec()
@@ -161,11 +162,13 @@ def train(config: RunConfig, run: Run) -> None:
                     action = controller.act(objective, generator).numpy()
                 plan_s += run.wall_s() - t0
             next_obs, reward, terminated, truncated, info = env.step(action)
+            env_step += 1
+            # The run's step budget cuts the last episode as a time limit would (as SAC's loop does).
+            truncated = truncated or (env_step >= config.run.steps and not terminated)
             buffer.add(obs, action, next_obs, reward, terminated, truncated)
             obs, done = next_obs, terminated or truncated
             episode_return += float(reward)
             episode_steps += 1
-            env_step += 1
             run.advance(env_step)
         episode += 1
         run.log_episode(env_step, episode, episode_return, episode_steps,

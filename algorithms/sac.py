@@ -19,7 +19,7 @@ import copy
 import math
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import gymnasium as gym
 import numpy as np
@@ -420,6 +420,8 @@ class Interaction:
             episode_return, episode_steps = 0.0, 0
             for step in play_episode(self.env, policy, episode_seed(self.seed, counters.episode)):
                 counters.env_step += 1
+                if counters.env_step >= self.total_steps and not step.terminated:
+                    step = replace(step, truncated=True)  # the budget cuts the episode as a time limit
                 episode_return += step.rew
                 episode_steps += 1
                 on_step(step)

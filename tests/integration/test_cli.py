@@ -88,6 +88,27 @@ class _no_raise:
         return False
 
 
+@pytest.mark.parametrize("pairing", ["pets", "sac"])
+def test_a_run_stops_at_its_step_budget_inside_an_episode(tmp_path, capsys, monkeypatch, pairing):
+    """``--steps 45`` with 30-step episodes: 45 env steps, the second episode cut after 15 steps
+    and its last transition stored as truncated (a time limit), for MPC as for SAC's loop."""
+    import torch
+
+    _episode_length_30(monkeypatch)
+    args = ([a.replace("60", "45") for a in SMALL] if pairing == "pets" else
+            ["--task", "cartpole-swingup", "--steps", "45", "--quiet", "--set", "algorithm.batch_size=8",
+             "--set", "algorithm.random_steps=20"])
+    assert main(["run", pairing, *args, "--out", str(tmp_path / pairing)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["env_steps"], summary["episodes"]) == (45, 2)
+    with open(tmp_path / pairing / "metrics.csv") as f:
+        assert [int(r["episode_steps"]) for r in csv.DictReader(f)] == [30, 15]
+    saved = torch.load(tmp_path / pairing / "checkpoint.pt", weights_only=False)
+    buffer = saved["state"]["buffer"] if pairing == "pets" else saved["state"]["learner"]["buffer"]
+    ends = (buffer["truncated"] | buffer["terminated"])[:45].nonzero().squeeze(1).tolist()
+    assert ends == [29, 44]
+
+
 def test_run_writes_folder_and_is_deterministic(tmp_path, capsys, monkeypatch):
     _episode_length_30(monkeypatch)
     for name in ("a", "b"):
