@@ -39,6 +39,12 @@ class RunSettings:
     seed: int = 0
     steps: int = 2000
 
+    def __post_init__(self):
+        if not 0 <= self.seed < 2**32:
+            raise UserError(f"run.seed must lie in [0, 2**32) (env resets take non-negative seeds), got {self.seed}.")
+        if self.steps < 1:
+            raise UserError(f"run.steps (--steps) must be >= 1 environment step, got {self.steps}.")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -149,7 +155,8 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
         name = values.pop("name", default)
         if name is None:
             if values:
-                raise UserError(f"pairing {pairing_name!r} uses no {section}; --set {section}.name=... to add one.")
+                raise UserError(f"pairing {pairing_name!r} uses no {section} (algorithm {algorithm_entry.name!r} "
+                                f"takes none), so {section}.{sorted(values)[0]} does not apply.")
             chosen[section] = (None, None)
             continue
         entry: Entry = registry.get(str(name))

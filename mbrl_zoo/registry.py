@@ -217,14 +217,19 @@ def check_compatible(algorithm: str, model: str | None, planner: str | None) -> 
 
     An algorithm or planner lists in ``requires`` the model capabilities it needs; a model
     lists its capabilities in ``tags``. ``requires={"model"}`` / ``{"planner"}`` on an
-    algorithm means it needs that component at all.
+    algorithm means it needs that component at all; naming a component that the algorithm does
+    not take is refused too, as the run would silently ignore it.
     """
     algo = ALGORITHMS.get(algorithm)
     model_entry = MODELS.get(model) if model is not None else None
     planner_entry = PLANNERS.get(planner) if planner is not None else None
-    for component, needed in (("model", model_entry), ("planner", planner_entry)):
-        if component in algo.requires and needed is None:
+    for component, named in (("model", model_entry), ("planner", planner_entry)):
+        if component in algo.requires and named is None:
             raise UserError(f"algorithm {algorithm!r} needs a {component}; name one with --set {component}.name=...")
+        if component not in algo.requires and named is not None:
+            takers = [a.name for a in ALGORITHMS if component in a.requires]
+            raise UserError(f"algorithm {algorithm!r} uses no {component}, so {component} {named.name!r} would be "
+                            f"ignored; algorithms that take a {component}: {', '.join(takers)}.")
     if model_entry is None:
         return
     for owner, entry in (("algorithm", algo), ("planner", planner_entry)):
