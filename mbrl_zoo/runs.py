@@ -76,7 +76,11 @@ class Run:
         # Imported before the run starts, not at its first curve: a Ctrl-C or SIGTERM that cut
         # the import short would leave matplotlib half-initialised for the curve drawn at close.
         _pyplot()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission
+            raise UserError(f"cannot make the results folder {str(self.out_dir)!r}: {exc.strerror} "
+                            f"({exc.filename}); pass --out a folder path that can be created.") from None
         atomic_write_json(self.out_dir / "config.json", config)
 
     # progress ---------------------------------------------------------------------------------

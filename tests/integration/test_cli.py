@@ -255,3 +255,13 @@ def test_ctrl_c_says_how_to_resume_that_command(command, hint, monkeypatch, caps
     assert main(command) == 130
     err = capsys.readouterr().err
     assert err.startswith("interrupted; ") and hint in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("out", ["a_file", "a_file/run"])
+def test_an_out_path_through_a_file_exits_2(out, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("not a folder")
+    assert main(["run", "pets", "--task", "cartpole-balance", "--steps", "5", "--quiet",
+                 "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot make the results folder" in err and "Traceback" not in err
+    assert (tmp_path / "a_file").read_text() == "not a folder"
