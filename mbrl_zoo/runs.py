@@ -65,6 +65,10 @@ class Run:
             if not checkpoint.exists():
                 raise UserError(f"--resume: {str(self.out_dir)!r} has no checkpoint.pt to resume from.")
             _check_same_config(saved, config)
+            done = _last_env_step(self.out_dir / "metrics.csv")
+            if self.total_steps < done:
+                raise UserError(f"--resume: the run in {str(self.out_dir)!r} already has {done} env steps, more than "
+                                f"--steps {self.total_steps}; pass --steps {done} or more to extend it.")
         elif overwrite:
             for name in self.RUN_FILES:
                 (self.out_dir / name).unlink(missing_ok=True)
@@ -198,6 +202,15 @@ def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str
 def episode_seed(seed: int, episode: int) -> int:
     """The env reset seed of ``episode`` in a run seeded ``seed``: resets need no saved env state."""
     return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+
+
+def _last_env_step(metrics_path: Path) -> int:
+    """The ``env_step`` of the last row of a run's metrics.csv (0 when it has none)."""
+    if not metrics_path.exists():
+        return 0
+    with open(metrics_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return int(float(rows[-1]["env_step"])) if rows else 0
 
 
 def _check_same_config(saved_path: Path, config: dict[str, Any]) -> None:

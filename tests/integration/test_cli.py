@@ -265,3 +265,15 @@ def test_an_out_path_through_a_file_exits_2(out, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot make the results folder" in err and "Traceback" not in err
     assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
+def test_resume_refuses_a_budget_below_the_steps_already_run(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    base = ["run", "rs-mpc", "--task", "cartpole-balance", "--quiet", "--out", out]
+    assert main([*base, "--steps", "30"]) == 0
+    config = (tmp_path / "r" / "config.json").read_text()
+    assert main([*base, "--steps", "20", "--resume"]) == 2
+    assert "already has 30 env steps, more than --steps 20" in capsys.readouterr().err
+    assert (tmp_path / "r" / "config.json").read_text() == config
+    assert main([*base, "--steps", "45", "--resume"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["env_steps"] == 45
