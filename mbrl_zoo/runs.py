@@ -61,14 +61,9 @@ class Run:
         self._bar = None
         checkpoint = self.out_dir / "checkpoint.pt"
         if resume:
-            saved = self.out_dir / "config.json"
             if not checkpoint.exists():
                 raise UserError(f"--resume: {str(self.out_dir)!r} has no checkpoint.pt to resume from.")
-            _check_same_config(saved, config)
-            done = _last_env_step(self.out_dir / "metrics.csv")
-            if self.total_steps < done:
-                raise UserError(f"--resume: the run in {str(self.out_dir)!r} already has {done} env steps, more than "
-                                f"--steps {self.total_steps}; pass --steps {done} or more to extend it.")
+            check_resumable(self.out_dir, config)
         elif overwrite:
             for name in self.RUN_FILES:
                 (self.out_dir / name).unlink(missing_ok=True)
@@ -204,13 +199,18 @@ def episode_seed(seed: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
 
 
-def _last_env_step(metrics_path: Path) -> int:
-    """The ``env_step`` of the last row of a run's metrics.csv (0 when it has none)."""
-    if not metrics_path.exists():
-        return 0
-    with open(metrics_path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return int(float(rows[-1]["env_step"])) if rows else 0
+def check_resumable(out_dir: str | Path, config: dict[str, Any]) -> None:
+    """Refuse (:class:`UserError`) to continue the run saved in ``out_dir`` under ``config`` (a
+    ``config.json`` dict) when any setting but ``run.steps`` differs from the saved one, or when
+    ``run.steps`` is below the env steps the run has already logged."""
+    out_dir = Path(out_dir)
+    _check_same_config(out_dir / "config.json", config)
+    metrics = out_dir / "metrics.csv"
+    rows = list(csv.DictReader(metrics.open(newline=""))) if metrics.exists() else []
+    done, steps = (int(float(rows[-1]["env_step"])) if rows else 0), config["run"]["steps"]
+    if steps < done:
+        raise UserError(f"cannot continue the run in {str(out_dir)!r}: it already has {done} env steps, more than "
+                        f"--steps {steps}; pass --steps {done} or more to extend it.")
 
 
 def _check_same_config(saved_path: Path, config: dict[str, Any]) -> None:

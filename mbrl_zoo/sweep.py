@@ -52,13 +52,18 @@ def grid(pairings: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]) ->
     return [Cell(p, t, int(s)) for p in pairings for t in tasks for s in seeds]
 
 
-def check_cells(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int | None) -> None:
-    """Resolve and build every cell's config (once per pairing and task): bad input fails here."""
+def check_cells(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int | None,
+                root: str | Path | None = None) -> None:
+    """Resolve and build every cell's config (once per pairing and task), and check that each
+    cell already under ``root`` can be resumed with it: bad input fails here, before any cell runs."""
     from mbrl_zoo.config import check_buildable, resolve
+    from mbrl_zoo.runs import check_resumable
 
     seen: set[tuple[str, str]] = set()
     for cell in cells:
         config = resolve(cell.pairing, cell.overrides(base, steps))
+        if root is not None and (cell.folder(Path(root)) / "checkpoint.pt").exists():
+            check_resumable(cell.folder(Path(root)), config.to_dict())
         if (cell.pairing, cell.task) not in seen:
             check_buildable(config)
             seen.add((cell.pairing, cell.task))
@@ -108,7 +113,7 @@ def run_sweep(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int
         raise UserError(f"workers must be >= 1, got {workers}.")
     if ray_address is not None:
         _require_ray()
-    check_cells(cells, base, steps)
+    check_cells(cells, base, steps, root)
     atomic_write_json(root / "sweep.json", {"cells": [vars(c) for c in cells], "overrides": base, "steps": steps})
     jobs = [(cell, base, steps, str(root), tuple(plugins)) for cell in cells]
     if ray_address is not None:

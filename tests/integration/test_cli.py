@@ -273,7 +273,7 @@ def test_resume_refuses_a_budget_below_the_steps_already_run(tmp_path, capsys):
     assert main([*base, "--steps", "30"]) == 0
     config = (tmp_path / "r" / "config.json").read_text()
     assert main([*base, "--steps", "20", "--resume"]) == 2
-    assert "already has 30 env steps, more than --steps 20" in capsys.readouterr().err
+    assert "it already has 30 env steps, more than --steps 20" in capsys.readouterr().err
     assert (tmp_path / "r" / "config.json").read_text() == config
     assert main([*base, "--steps", "45", "--resume"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["env_steps"] == 45

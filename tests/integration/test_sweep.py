@@ -31,7 +31,7 @@ def test_sweep_writes_every_cell_a_summary_and_curves_and_resumes(tmp_path, caps
         cell = tmp_path / "s" / row["pairing"] / "cartpole-balance" / f"seed{row['seed']}"
         with open(cell / "metrics.csv") as f:
             metrics = list(csv.DictReader(f))
-        assert int(row["episodes"]) == len(metrics) and int(row["env_steps"]) == int(metrics[-1]["env_step"]) >= 60
+        assert int(row["episodes"]) == len(metrics) and int(row["env_steps"]) == int(metrics[-1]["env_step"]) == 60
         returns = [float(m["return"]) for m in metrics]
         assert float(row["best_return"]) == max(returns)
         assert float(row["final_return"]) == pytest.approx(sum(returns[-5:]) / len(returns[-5:]))
@@ -42,6 +42,13 @@ def test_sweep_writes_every_cell_a_summary_and_curves_and_resumes(tmp_path, caps
     assert _sweep(tmp_path / "s") == 0  # finished cells are resumed and stop at once
     assert _summary(tmp_path / "s") == rows
     assert (tmp_path / "s" / "pets" / "cartpole-balance" / "seed0" / "metrics.csv").read_text() == before
+
+    # Cells it cannot continue are refused before any cell runs: a smaller budget, other settings.
+    for extra, message in ((["--steps", "30"], "it already has 60 env steps, more than --steps 30"),
+                           (["--set", "planner.iterations=2"], "settings differ from the saved run")):
+        assert _sweep(tmp_path / "s", *extra) == 2
+        assert message in capsys.readouterr().err
+        assert (tmp_path / "s" / "pets" / "cartpole-balance" / "seed0" / "metrics.csv").read_text() == before
 
 
 def test_worker_processes_give_the_same_numbers(tmp_path):
