@@ -6,7 +6,9 @@ can score imagined rollouts. ``check_task`` holds them to the real environment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,34 @@ StateFromObs = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 def never_terminates(obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
     """Termination function of tasks that only end by time limit: all False, shape (B,)."""
     return torch.zeros(next_obs.shape[:-1], dtype=torch.bool, device=next_obs.device)
+
+
+BUNDLED_ASSET_DEPRECATIONS = ("compiler attribute 'settotalmass' is deprecated",)
+"""MuJoCo warnings about gymnasium's own model files (MuJoCo 4 deprecates ``settotalmass``, which
+HalfCheetah's XML uses): nothing a user can act on, printed at every env construction."""
+
+
+@contextmanager
+def _without_bundled_asset_deprecations() -> Iterator[None]:
+    """Inside the block, MuJoCo warnings in :data:`BUNDLED_ASSET_DEPRECATIONS` are dropped and
+    every other warning goes to the handler installed before, or to stderr; restored on exit."""
+    import mujoco
+
+    previous = mujoco.get_mju_user_warning()
+
+    def forward(message: str) -> None:
+        if any(message.startswith(text) for text in BUNDLED_ASSET_DEPRECATIONS):
+            return
+        if previous is not None:
+            previous(message)
+        else:
+            print(f"WARNING: {message}", file=sys.stderr)
+
+    mujoco.set_mju_user_warning(forward)
+    try:
+        yield
+    finally:
+        mujoco.set_mju_user_warning(previous)
 
 
 @dataclass(frozen=True)
@@ -78,7 +108,8 @@ class TaskSpec:
         """Build the environment (time limit = ``episode_length``); unknown ids raise UserError."""
         kwargs = {**self.env_kwargs, **overrides}
         try:
-            return gym.make(self.env_id, max_episode_steps=self.episode_length, **kwargs)
+            with _without_bundled_asset_deprecations():
+                return gym.make(self.env_id, max_episode_steps=self.episode_length, **kwargs)
         except gym.error.Error as exc:
             known = sorted(k for k in gym.registry if "-v" in k)
             raise UserError(

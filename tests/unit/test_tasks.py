@@ -241,3 +241,23 @@ def test_the_pusher_oracle_diagnostic_reads_the_whole_state_from_its_observation
             np.testing.assert_allclose(qpos, env.data.qpos, atol=1e-12)
             np.testing.assert_allclose(qvel, env.data.qvel, atol=1e-12)
             obs = env.step(rng.uniform(-2, 2, size=7))[0]
+
+
+def test_make_env_drops_only_the_bundled_asset_deprecation(capfd):
+    """MuJoCo 4 warns that gymnasium's half_cheetah.xml uses ``settotalmass``; make_env drops that
+    one warning, passes any other on (to stderr), and leaves MuJoCo's handler as it found it."""
+    import mujoco
+
+    from mbrl_zoo.tasks import spec as spec_module
+
+    get_task("HalfCheetah-v5").make_env().close()
+    captured = capfd.readouterr()
+    assert "settotalmass" not in captured.out + captured.err
+    assert mujoco.get_mju_user_warning() is None
+    with spec_module._without_bundled_asset_deprecations():
+        handler = mujoco.get_mju_user_warning()
+        handler("compiler attribute 'settotalmass' is deprecated and will be removed")
+        handler("Nan, Inf or huge value in QACC at DOF 0. The simulation is unstable.")
+    err = capfd.readouterr().err
+    assert "QACC" in err and "settotalmass" not in err
+    assert mujoco.get_mju_user_warning() is None
