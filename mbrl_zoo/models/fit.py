@@ -83,7 +83,11 @@ def fit(
 ) -> FitStats:
     """Train ``model`` on all transitions in ``data`` (tensors (N, ...)); returns per-epoch stats.
 
-    A random ``holdout_ratio`` of the rows is held out. Each member trains on its own bootstrap
+    About ``holdout_ratio`` of the rows are held out, chosen by :func:`holdout_rows`: a transition is
+    held out or not by its content, so it stays on the same side at every refit and the weights
+    kept from an earlier fit are judged on transitions they never trained on (a split drawn anew
+    at each refit would judge them on rows most of which they fitted, so that early stopping kept
+    them in most refits and the newest data went unlearned). Each member trains on its own bootstrap
     resample of the rest (``bootstrap=True``, E > 1; otherwise all rows in its own order) in
     minibatches (E, ``batch_size``, ...). After each epoch the held-out normalised MSE, averaged
     over members, is measured; training stops after ``patience`` epochs without a relative
@@ -100,9 +104,9 @@ def fit(
         raise UserError(f"fit needs >= 2 transitions (got {n}), 0 <= holdout_ratio < 1 (got {holdout_ratio}), "
                         f"epochs >= 1 (got {epochs}) and batch_size >= 1 (got {batch_size}).")
     members = model.ensemble_size
-    order = torch.randperm(n, generator=generator)
-    held = int(round(n * holdout_ratio))
-    holdout, train = take(data, order[:held]), take(data, order[held:])
+    held_out = holdout_rows(data, holdout_ratio)
+    held = int(held_out.sum())
+    holdout, train = take(data, held_out.nonzero().squeeze(1)), take(data, (~held_out).nonzero().squeeze(1))
     n_train = len(train)
     if hasattr(model, "update_normalizers"):
         model.update_normalizers(train)
@@ -154,6 +158,31 @@ def fit(
         model.set_elites(elites.sort().values)
     return FitStats(history, best_epoch, elites_of(model).tolist(), scores.tolist(), optimizer,
                     time.perf_counter() - start)
+
+
+HASH_PRIME = 2**31 - 1
+_HASH_SEED = 20181203  # fixed: the split must not depend on the run's seed or the machine
+
+
+def holdout_rows(data: Batch, ratio: float) -> torch.Tensor:
+    """(N,) bool: which transitions of ``data`` are held out, about ``ratio`` of them.
+
+    Row i is held out when u_i < ``ratio``, where u_i in [0, 1) is a universal hash (multiply
+    and add modulo the prime 2^31 - 1, fixed multipliers) of the float32 bit patterns of its
+    ``obs`` and ``act``. The same transition gets the same u_i wherever it sits in ``data`` and
+    whatever else ``data`` holds; identical transitions share a side. Should every row fall in
+    the holdout (a handful of rows), none is held out.
+    """
+    if ratio <= 0.0 or len(data) == 0:
+        return torch.zeros(len(data), dtype=torch.bool)
+    rows = torch.cat([data.obs.reshape(len(data), -1), data.act.reshape(len(data), -1)], 1)
+    bits = rows.to(torch.float32).contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    generator = torch.Generator().manual_seed(_HASH_SEED)
+    multipliers = torch.randint(1, HASH_PRIME, (bits.shape[1] + 2,), generator=generator)
+    mixed = ((bits % HASH_PRIME) * multipliers[:-2] % HASH_PRIME).sum(1) % HASH_PRIME
+    u = (mixed * multipliers[-2] + multipliers[-1]) % HASH_PRIME
+    held_out = u.to(torch.float64) / HASH_PRIME < ratio
+    return held_out if not bool(held_out.all()) else torch.zeros_like(held_out)
 
 
 def make_optimizer(model: DynamicsModel, lr: float = 1e-3, weight_decay: float = 5e-5) -> torch.optim.Adam:

@@ -267,6 +267,50 @@ def test_fit_reports_epochs_stops_early_and_refits_from_current_weights():
     assert float(moved) < 0.05 * float(weights.abs().max())
 
 
+def _rows_of(data: Batch, index: torch.Tensor) -> Batch:
+    return Batch(*(getattr(data, f.name)[index] for f in dataclasses.fields(data)))
+
+
+def test_the_holdout_is_chosen_by_content_and_kept_as_the_buffer_grows():
+    """A transition is held out or not whatever its position and whatever else is in the data,
+    so a refit on a grown buffer judges the kept weights on rows they never trained on."""
+    from mbrl_zoo.models.fit import holdout_rows
+
+    data = synthetic(4000)
+    held = holdout_rows(data, 0.1)
+    assert 0.08 < held.float().mean() < 0.12
+    more = synthetic(2000, seed=5)
+    grown = Batch(*(torch.cat([getattr(data, f.name), getattr(more, f.name)]) for f in dataclasses.fields(data)))
+    assert torch.equal(holdout_rows(grown, 0.1)[:4000], held)
+    order = torch.randperm(4000, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(holdout_rows(_rows_of(data, order), 0.1), held[order])
+    assert not holdout_rows(data, 0.0).any()
+    assert holdout_rows(synthetic(4000, seed=1), 0.1).tolist() != held.tolist()  # other transitions, other split
+    one = _rows_of(data, torch.tensor([int(held.nonzero()[0])]))
+    assert not holdout_rows(one, 0.1).any()  # all rows held out -> none: there is something to train on
+
+
+def test_a_refit_holds_out_the_same_transitions_as_the_fit_before(monkeypatch):
+    """fit's holdout on a grown buffer contains every row of the previous holdout and no row it
+    trained on before."""
+    import sys
+
+    fit_module = sys.modules["mbrl_zoo.models.fit"]  # the module; mbrl_zoo.models.fit is the function
+    seen = []
+    evaluate_before = fit_module.evaluate
+    monkeypatch.setattr(fit_module, "evaluate", lambda model, batch: seen.append(batch.obs) or evaluate_before(model, batch))
+    model = build("pe")
+    data = synthetic(1500)
+    fit(model, _rows_of(data, torch.arange(1000)), epochs=1, generator=torch.Generator().manual_seed(0))
+    first_holdout = {tuple(row.tolist()) for row in seen[0]}
+    seen.clear()
+    fit(model, data, epochs=1, generator=torch.Generator().manual_seed(1))
+    second_holdout = {tuple(row.tolist()) for row in seen[0]}
+    first_rows = {tuple(row.tolist()) for row in data.obs[:1000]}
+    assert first_holdout and first_holdout <= second_holdout
+    assert not (second_holdout & first_rows) - first_holdout
+
+
 class WrongShape(DynamicsModel):
     obs_dim, act_dim = O, A
 
