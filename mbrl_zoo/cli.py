@@ -5,6 +5,7 @@
     mbrl-zoo run PAIRING --task T --seed S [--steps N] [--out DIR] [--set ...] [--resume | --overwrite] [--quiet]
     mbrl-zoo sweep --pairings P ... --tasks T ... [--seeds S ...] [--steps N] [--set ...] [--out DIR]
                    [--workers K | --ray [ADDRESS]]
+    mbrl-zoo compare RUN_DIR ... [--at STEP ...] [--column COLUMN] [--window K] [--out DIR]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
 
 Bad input (unknown names, bad keys or values, incompatible pairings, unknown env ids) prints one
@@ -91,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                        help="run cells as Ray tasks: on this machine, or on the cluster at ADDRESS")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    compare = sub.add_parser("compare", help="runs side by side: curves and returns at equal env steps")
+    compare.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (config.json + metrics.csv)")
+    compare.add_argument("--at", nargs="+", type=int, default=[], metavar="STEP",
+                         help="env steps at which to tabulate each run's return")
+    compare.add_argument("--column", default="return", help="metrics.csv column to compare (default return)")
+    compare.add_argument("--window", type=int, default=5,
+                         help="episodes averaged, the last ones ending at or before each --at step (default 5)")
+    compare.add_argument("--out", default="results/compare",
+                         help="folder for comparison.csv and curves.png (default results/compare)")
 
     check = sub.add_parser("check-tasks", help="compare each task's reward/termination with its env")
     check.add_argument("--task", action="append", default=[], help="only this task (repeatable)")
@@ -187,6 +198,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from mbrl_zoo.compare import compare
+
+    table = compare(args.runs, args.out, args.at, args.column, args.window)
+    shown = table.astype(object).where(table.notna(), "-")
+    print(shown.to_string(index=False, formatters={c: _one_decimal for c in shown.columns}))
+    print(f"table: {args.out}/comparison.csv, curves: {args.out}/curves.png")
+    return 0
+
+
+def _one_decimal(value) -> str:
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
 def cmd_check_tasks(args: argparse.Namespace) -> int:
     from mbrl_zoo.registry import TASKS
     from mbrl_zoo.tasks import check_task
@@ -202,7 +227,8 @@ def cmd_check_tasks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "sweep": cmd_sweep, "check-tasks": cmd_check_tasks}
+COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "sweep": cmd_sweep, "compare": cmd_compare,
+            "check-tasks": cmd_check_tasks}
 
 
 def entry_point() -> None:

@@ -3,7 +3,7 @@
 ``mbrl-zoo sweep --pairings pets rs-mpc --tasks cartpole-balance Reacher-v5 --seeds 0 1 2`` writes
 ``OUT/PAIRING/TASK/seedS/`` for every cell (the folder ``mbrl-zoo run`` would write), then
 ``OUT/summary.csv`` (a row per cell) and ``OUT/curves.png`` (a panel per task: each pairing's mean
-episode return over seeds against env steps, with the seeds' range shaded). Every cell's config
+episode return over seeds against env steps, each seed's curve drawn thin beside it). Every cell's config
 is resolved and built before any cell runs, so bad input leaves nothing behind. Re-running the
 same command resumes unfinished cells from their checkpoints and skips finished ones.
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.io import atomic_write, atomic_write_json, atomic_write_text
+from mbrl_zoo.io import atomic_write_json, atomic_write_text
 
 SUMMARY_COLUMNS = ("pairing", "task", "seed", "episodes", "env_steps", "final_return", "best_return", "wall_s")
 
@@ -153,43 +153,11 @@ def _run_on_ray(jobs: list[tuple], address: str) -> list[dict[str, Any]]:
 
 
 def write_summary(rows: list[dict[str, Any]], root: Path) -> None:
-    """``summary.csv`` (a row per cell) and ``curves.png`` from the cells' ``metrics.csv``."""
+    """``summary.csv`` (a row per cell) and ``curves.png`` (:func:`mbrl_zoo.compare.plot_runs`)."""
     import pandas as pd
+
+    from mbrl_zoo.compare import load_runs, plot_runs
 
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     atomic_write_text(root / "summary.csv", table.to_csv(index=False))
-    plot_curves(rows, root)
-
-
-def plot_curves(rows: list[dict[str, Any]], root: Path, points: int = 60) -> None:
-    """A panel per task: per pairing, the mean over seeds of the episode return, each seed's
-    curve interpolated onto a common env-step grid, and the seeds' min-max range shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    tasks = sorted({r["task"] for r in rows})
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        for pairing in sorted({r["pairing"] for r in rows if r["task"] == task}):
-            curves = [pd.read_csv(Cell(pairing, task, r["seed"]).folder(root) / "metrics.csv")
-                      for r in rows if r["task"] == task and r["pairing"] == pairing]
-            curves = [c for c in curves if len(c)]
-            if not curves:
-                continue
-            end = min(int(c["env_step"].iloc[-1]) for c in curves)
-            steps = np.linspace(0, end, points)
-            ys = np.stack([np.interp(steps, c["env_step"], c["return"]) for c in curves])
-            ax.plot(steps, ys.mean(0), label=f"{pairing} ({len(curves)} seeds)")
-            ax.fill_between(steps, ys.min(0), ys.max(0), alpha=0.2)
-        ax.set_title(task)
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("episode return")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    atomic_write(root / "curves.png", lambda f: fig.savefig(f, format="png", dpi=100))
-    plt.close(fig)
-
+    plot_runs(load_runs([Cell(r["pairing"], r["task"], r["seed"]).folder(root) for r in rows]), root / "curves.png")
