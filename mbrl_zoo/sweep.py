@@ -49,6 +49,11 @@ def grid(pairings: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]) ->
     """Every (pairing, task, seed) combination, in that nesting order."""
     if not pairings or not tasks or not seeds:
         raise UserError("a sweep needs at least one pairing, one task and one seed.")
+    for flag, values in (("--pairings", pairings), ("--tasks", tasks), ("--seeds", [int(s) for s in seeds])):
+        repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
+        if repeated:
+            # Two cells would share one folder (and, with workers, write it at the same time).
+            raise UserError(f"{flag} names {', '.join(repeated)} more than once; give each value once.")
     return [Cell(p, t, int(s)) for p in pairings for t in tasks for s in seeds]
 
 

@@ -65,6 +65,8 @@ def test_worker_processes_give_the_same_numbers(tmp_path):
      "pairing 'sac' uses no planner"),
     (["--pairings", "pets", "--tasks", "cartpole-balance", "Hopper"], "unknown task 'Hopper'"),
     (["--pairings", "pets", "--tasks", "cartpole-balance", "--workers", "0"], "workers must be >= 1"),
+    (["--pairings", "pets", "--tasks", "cartpole-balance", "--seeds", "0", "1", "0"],
+     "--seeds names 0 more than once"),
 ])
 def test_bad_sweeps_exit_2_before_writing_anything(argv, message, tmp_path, capsys):
     assert main(["sweep", *argv, "--out", str(tmp_path / "s")]) == 2
