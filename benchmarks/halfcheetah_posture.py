@@ -19,7 +19,9 @@ import json
 import math
 from pathlib import Path
 
-import torch
+from mbrl_zoo.buffer import episode_spans
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.runs import read_run
 
 PITCH, FORWARD_VELOCITY = 1, 8
 
@@ -29,18 +31,11 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--first", type=int, default=0, help="episodes to skip (e.g. 1: the random-policy trial)")
     args = parser.parse_args()
-    config = json.loads((args.run / "config.json").read_text())
-    if config["run"]["task"] != "HalfCheetah-v5":
-        raise SystemExit(f"expected a HalfCheetah-v5 run, got task {config['run']['task']!r}")
-    state = torch.load(args.run / "checkpoint.pt", map_location="cpu", weights_only=False)["state"]
+    state = read_run(args.run, "HalfCheetah-v5")[1]
     buffer = state["buffer"] if "buffer" in state else state["learner"]["buffer"]  # mpc / sac checkpoints
-    rows = int(buffer["size"])
-    if int(buffer["next"]) != rows % int(buffer["capacity"]):
-        raise SystemExit("the buffer has wrapped around; episodes are no longer in order")
-    next_obs, rew = buffer["next_obs"][:rows], buffer["rew"][:rows]
-    ends = (buffer["terminated"][:rows] | buffer["truncated"][:rows]).nonzero()[:, 0].tolist()
+    next_obs, rew = buffer["next_obs"], buffer["rew"]
     episodes = []
-    for number, (start, end) in enumerate(zip([0] + [e + 1 for e in ends[:-1]], ends), start=1):
+    for number, (start, end) in enumerate(episode_spans(buffer), start=1):
         if number <= args.first:
             continue
         pitch = next_obs[start:end + 1, PITCH]
@@ -53,10 +48,13 @@ def main() -> None:
             "first_upside_down_step": int(upside_down[0]) + 1 if upside_down.numel() else None,
         })
     print(json.dumps({
-        "benchmark": "halfcheetah_posture", "run": str(args.run), "env_steps": rows,
+        "benchmark": "halfcheetah_posture", "run": str(args.run), "env_steps": int(buffer["size"]),
         "episodes_upside_down": sum(e["steps_upside_down"] > 0 for e in episodes), "episodes": episodes,
     }))
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as exc:
+        raise SystemExit(f"error: {exc}") from None

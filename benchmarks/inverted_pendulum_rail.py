@@ -21,7 +21,10 @@ from pathlib import Path
 
 import torch
 
+from mbrl_zoo.buffer import episode_spans
+from mbrl_zoo.errors import UserError
 from mbrl_zoo.models import build_model
+from mbrl_zoo.runs import read_run
 from mbrl_zoo.tasks import get_task
 
 RAIL_X = 0.98
@@ -38,20 +41,14 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--last", type=int, default=20, help="episodes listed one by one (the rest are counted)")
     args = parser.parse_args()
-    config = json.loads((args.run / "config.json").read_text())
-    if config["run"]["task"] != "InvertedPendulum-v5":
-        raise SystemExit(f"expected an InvertedPendulum-v5 run, got task {config['run']['task']!r}")
-    state = torch.load(args.run / "checkpoint.pt", map_location="cpu", weights_only=False)["state"]
+    config, state = read_run(args.run, "InvertedPendulum-v5")
     buffer = state["buffer"]
     rows = int(buffer["size"])
-    if rows > int(buffer["capacity"]) or int(buffer["next"]) != rows % int(buffer["capacity"]):
-        raise SystemExit("the buffer has wrapped around; episodes are no longer in order")
     obs = torch.as_tensor(buffer["obs"][:rows], dtype=torch.float32)
     act = torch.as_tensor(buffer["act"][:rows], dtype=torch.float32)
     next_obs = torch.as_tensor(buffer["next_obs"][:rows], dtype=torch.float32)
-    ends = (torch.as_tensor(buffer["terminated"][:rows]) | torch.as_tensor(buffer["truncated"][:rows])).nonzero()[:, 0]
     episodes = []
-    for start, end in zip([0] + (ends[:-1] + 1).tolist(), ends.tolist()):
+    for start, end in episode_spans(buffer):
         tail = next_obs[max(start, end - LAST_STEPS + 1):end + 1, 0]
         episodes.append({"first_step": start, "steps": end - start + 1, "final_x": round(float(next_obs[end, 0]), 3),
                          "at_rail": bool((tail.abs() >= RAIL_X).any())})
@@ -77,4 +74,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as exc:
+        raise SystemExit(f"error: {exc}") from None

@@ -19,6 +19,9 @@ import json
 
 import torch
 
+from mbrl_zoo.buffer import episode_spans
+from mbrl_zoo.errors import UserError
+
 TIP, OBJECT, GOAL = slice(14, 17), slice(17, 20), slice(20, 23)
 PUSHED_M = 0.01
 
@@ -29,16 +32,13 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=2, help="random-policy episodes at the start")
     args = parser.parse_args()
     buffer = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["state"]["buffer"]
-    rows = int(buffer["size"])
-    if rows > int(buffer["capacity"]) or int(buffer["next"]) != rows % int(buffer["capacity"]):
-        raise SystemExit("the buffer has wrapped around; episodes are no longer in order")
+    spans, rows = episode_spans(buffer), int(buffer["size"])
     obs = torch.as_tensor(buffer["obs"][:rows], dtype=torch.float64)
     next_obs = torch.as_tensor(buffer["next_obs"][:rows], dtype=torch.float64)
     if obs.shape[1] < 23:  # 25 in benchmarks/pusher_oracle.py (cylinder velocity appended)
         raise SystemExit(f"expected Pusher's 23-dim observations, got {obs.shape[1]}")
-    ends = (torch.as_tensor(buffer["terminated"][:rows]) | torch.as_tensor(buffer["truncated"][:rows])).nonzero()
     episodes = []
-    for number, (start, end) in enumerate(zip([0] + (ends[:-1, 0] + 1).tolist(), ends[:, 0].tolist()), start=1):
+    for number, (start, end) in enumerate(spans, start=1):
         first, last = obs[start], next_obs[end]
         tips = (next_obs[start:end + 1, TIP] - next_obs[start:end + 1, OBJECT]).norm(dim=1)
         episodes.append({
@@ -58,4 +58,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as exc:
+        raise SystemExit(f"error: {exc}") from None

@@ -105,3 +105,17 @@ class ReplayBuffer:
         buffer = cls(state["obs_dim"], state["act_dim"], state["capacity"])
         buffer.load_state_dict(state)
         return buffer
+
+
+def episode_spans(state: dict) -> list[tuple[int, int]]:
+    """(first, last) row of each episode in a saved buffer (:meth:`ReplayBuffer.state_dict`), in
+    order: an episode ends at a transition marked terminated or truncated, and rows after the last
+    such mark (an episode still going) are left out. Refuses (:class:`UserError`) a buffer that
+    has wrapped around, whose rows are no longer in the order they were added."""
+    size = int(state["size"])
+    if size > int(state["capacity"]) or int(state["next"]) != size % int(state["capacity"]):
+        raise UserError("the buffer has wrapped around (more transitions than its capacity); "
+                        "its episodes are no longer in order.")
+    ends = (torch.as_tensor(state["terminated"][:size]) | torch.as_tensor(state["truncated"][:size]))
+    ends = ends.nonzero()[:, 0].tolist()
+    return list(zip([0] + [end + 1 for end in ends[:-1]], ends))

@@ -199,6 +199,22 @@ def episode_seed(seed: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
 
 
+def read_run(out_dir: str | Path, task: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A run folder's ``config.json`` (as a dict) and the algorithm state saved in its
+    ``checkpoint.pt``, read on the CPU without restoring anything. Refuses (:class:`UserError`) a
+    folder without them, or a run of another task than ``task`` when one is given."""
+    import json
+
+    out_dir = Path(out_dir)
+    missing = [name for name in ("config.json", "checkpoint.pt") if not (out_dir / name).is_file()]
+    if missing:
+        raise UserError(f"{str(out_dir)!r} has no {' or '.join(missing)}; give the folder of a run that saved one.")
+    config = json.loads((out_dir / "config.json").read_text())
+    if task is not None and config["run"]["task"] != task:
+        raise UserError(f"expected a run on {task}, but {str(out_dir)!r} ran {config['run']['task']!r}.")
+    return config, torch.load(out_dir / "checkpoint.pt", map_location="cpu", weights_only=False)["state"]
+
+
 def check_resumable(out_dir: str | Path, config: dict[str, Any]) -> None:
     """Refuse (:class:`UserError`) to continue the run saved in ``out_dir`` under ``config`` (a
     ``config.json`` dict) when any setting but ``run.steps`` differs from the saved one, or when

@@ -1,7 +1,7 @@
 import torch
 import pytest
 
-from mbrl_zoo.buffer import ReplayBuffer
+from mbrl_zoo.buffer import ReplayBuffer, episode_spans
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.types import Batch
 
@@ -73,3 +73,15 @@ def test_bad_capacity_and_empty_sample_raise():
         ReplayBuffer(3, 1, 0)
     with pytest.raises(UserError, match="empty"):
         ReplayBuffer(3, 1, 5).sample(4)
+
+
+def test_episode_spans_split_at_ends_and_leave_out_an_unfinished_episode():
+    buffer = ReplayBuffer(1, 1, capacity=10)
+    for i, (terminated, truncated) in enumerate([(0, 0), (1, 0), (0, 0), (0, 0), (0, 1), (0, 0)]):
+        buffer.add([i], [0.0], [i + 1], 0.0, bool(terminated), bool(truncated))
+    assert episode_spans(buffer.state_dict()) == [(0, 1), (2, 4)]
+    assert episode_spans(ReplayBuffer(1, 1, capacity=3).state_dict()) == []
+    for i in range(5):  # 11 transitions in 10 rows: the oldest was overwritten
+        buffer.add([i], [0.0], [i], 0.0, True)
+    with pytest.raises(UserError, match="wrapped around"):
+        episode_spans(buffer.state_dict())

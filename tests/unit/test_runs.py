@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.runs import Run, episode_seed, final_info
+from mbrl_zoo.runs import Run, episode_seed, final_info, read_run
 
 
 class Interrupt(Exception):
@@ -132,3 +132,15 @@ def test_final_info_keeps_the_numeric_scalars_of_the_last_steps_info():
     env = gym.make("Pendulum-v1")
     env.reset(seed=0)
     assert final_info(env.step(np.zeros(1, dtype=np.float32))[4]) == {}
+
+
+def test_read_run_gives_the_config_and_the_saved_state_and_refuses_other_folders(tmp_path):
+    run = Run(tmp_path / "r", {"run": {"task": "Pendulum-v1", "seed": 0, "steps": 10}}, total_steps=10, quiet=True)
+    run.save_checkpoint({"env_step": 7})
+    run.close()
+    config, state = read_run(tmp_path / "r", "Pendulum-v1")
+    assert config["run"]["task"] == "Pendulum-v1" and state == {"env_step": 7}
+    with pytest.raises(UserError, match="expected a run on Hopper-v5, but .* ran 'Pendulum-v1'"):
+        read_run(tmp_path / "r", "Hopper-v5")
+    with pytest.raises(UserError, match="has no config.json or checkpoint.pt"):
+        read_run(tmp_path)
