@@ -4,8 +4,9 @@ HalfCheetah's return is the forward velocity summed over the episode, less an ac
 nothing ends an episode early: a cheetah that flips onto its back keeps going for the rest of the
 1,000 steps, usually slowly. Per episode (split where the buffer marks an end) this prints the
 return, the mean forward velocity, the largest absolute body pitch and how many steps the torso
-spent upside down (the cosine of its pitch below 0; observation index 1 is the pitch, index 8
-the forward velocity), and the step at which that first happened.
+spent upside down (the cosine of its pitch below 0), and the step at which that first happened.
+The zoo's HalfCheetah-v5 observation is the whole state, qpos (root x first) then qvel, so the
+pitch is index 2 and the forward velocity index 9.
 
 Usage: python benchmarks/halfcheetah_posture.py results/pets/HalfCheetah-v5/seed2 [--first 1]
 (the run folder of a ``pets`` or ``sac`` run: ``config.json`` and ``checkpoint.pt``). Prints one
@@ -23,7 +24,7 @@ from mbrl_zoo.buffer import episode_spans
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.runs import read_run
 
-PITCH, FORWARD_VELOCITY = 1, 8
+PITCH, FORWARD_VELOCITY = 2, 9
 
 
 def main() -> None:
