@@ -109,9 +109,9 @@ def _require_column(run: RunRecord, column: str) -> None:
 
 
 def comparison_table(runs: Sequence[RunRecord], at: Sequence[int], column: str = "return", window: int = 5):
-    """A row per run (``seed`` its seed) and per group (``seed`` = ``mean``: the mean over the seeds
-    that reached the step, ``seeds_at_<s>`` of them): task, label, episodes, env steps and
-    ``<column>@<s>`` = :func:`returns_at` for each ``s`` in ``at``."""
+    """A row per run (``seed`` its seed), each group's runs followed by the group's row (``seed`` =
+    ``mean``: the mean over the seeds that reached the step, ``seeds_at_<s>`` of them): task,
+    label, episodes, env steps and ``<column>@<s>`` = :func:`returns_at` for each ``s`` in ``at``."""
     import pandas as pd
 
     if any(s < 1 for s in at) or window < 1:
@@ -119,23 +119,22 @@ def comparison_table(runs: Sequence[RunRecord], at: Sequence[int], column: str =
     for run in runs:
         _require_column(run, column)
     rows = []
-    for run in sorted(runs, key=lambda r: (r.task, r.label, r.seed)):
-        rows.append({"task": run.task, "label": run.label, "seed": str(run.seed), "episodes": len(run.metrics),
-                     "env_steps": int(run.metrics["env_step"].iloc[-1]) if len(run.metrics) else 0,
-                     **{f"{column}@{s}": returns_at(run, s, column, window) for s in at}})
-    table = pd.DataFrame(rows, columns=["task", "label", "seed", "episodes", "env_steps",
-                                        *(f"{column}@{s}" for s in at)])
-    means = []
-    for (task, label), group in table.groupby(["task", "label"], sort=True):
-        row = {"task": task, "label": label, "seed": "mean", "episodes": None, "env_steps": None}
+    for task, label in sorted({(r.task, r.label) for r in runs}):
+        group = sorted((r for r in runs if r.task == task and r.label == label), key=lambda r: r.seed)
+        values = {s: [returns_at(run, s, column, window) for run in group] for s in at}
+        for i, run in enumerate(group):
+            rows.append({"task": task, "label": label, "seed": str(run.seed), "episodes": len(run.metrics),
+                         "env_steps": int(run.metrics["env_step"].iloc[-1]) if len(run.metrics) else 0,
+                         **{f"{column}@{s}": values[s][i] for s in at}})
+        mean = {"task": task, "label": label, "seed": "mean", "episodes": None, "env_steps": None}
         for s in at:
-            reached = group[f"{column}@{s}"].dropna()
-            row[f"{column}@{s}"] = float(reached.mean()) if len(reached) else None
-            row[f"seeds_at_{s}"] = len(reached)
-        means.append(row)
-    table = pd.concat([table, pd.DataFrame(means)], ignore_index=True)
-    counts = ["episodes", "env_steps", *(f"seeds_at_{s}" for s in at)]
-    return table.astype({c: "Int64" for c in counts if c in table.columns})
+            reached = [v for v in values[s] if v is not None]
+            mean[f"{column}@{s}"] = sum(reached) / len(reached) if reached else None
+            mean[f"seeds_at_{s}"] = len(reached)
+        rows.append(mean)
+    table = pd.DataFrame(rows, columns=["task", "label", "seed", "episodes", "env_steps",
+                                        *(f"{column}@{s}" for s in at), *(f"seeds_at_{s}" for s in at)])
+    return table.astype({c: "Int64" for c in ["episodes", "env_steps", *(f"seeds_at_{s}" for s in at)]})
 
 
 def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return", points: int = 100) -> None:

@@ -36,12 +36,12 @@ def test_table_has_a_row_per_run_and_a_mean_over_the_seeds_that_reached_each_ste
                       make_run(tmp_path / "p1", "pets", 1, [30.0, 40.0]),
                       make_run(tmp_path / "s0", "sac", 0, [-1.0, -2.0, -3.0, -4.0])])
     table = comparison_table(runs, at=[200, 300], window=1)
-    assert list(table["label"]) == ["pets", "pets", "sac", "pets", "sac"]
-    assert list(table["seed"]) == ["0", "1", "0", "mean", "mean"]
+    assert list(table["label"]) == ["pets", "pets", "pets", "sac", "sac"]
+    assert list(table["seed"]) == ["0", "1", "mean", "0", "mean"]
     pets_mean = table[(table["label"] == "pets") & (table["seed"] == "mean")].iloc[0]
     assert pets_mean["return@200"] == pytest.approx((20 + 40) / 2) and pets_mean["seeds_at_200"] == 2
     assert pets_mean["return@300"] == pytest.approx(30.0) and pets_mean["seeds_at_300"] == 1  # seed 1 stopped at 200
-    assert table.iloc[2]["return@300"] == -3.0 and table.iloc[2]["episodes"] == 4 and table.iloc[2]["env_steps"] == 400
+    assert table.iloc[3]["return@300"] == -3.0 and table.iloc[3]["episodes"] == 4 and table.iloc[3]["env_steps"] == 400
 
 
 def test_runs_of_one_pairing_with_other_settings_get_their_own_label(tmp_path):
@@ -74,7 +74,7 @@ def test_cli_writes_the_table_and_curves_and_exits_2_on_bad_input_writing_nothin
     out = tmp_path / "out"
     assert main(["compare", str(a), str(b), "--at", "200", "--window", "2", "--out", str(out)]) == 0
     table = pd.read_csv(out / "comparison.csv")
-    assert list(table["return@200"]) == [1.5, 4.5, 1.5, 4.5]
+    assert list(table["return@200"]) == [1.5, 1.5, 4.5, 4.5]
     assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert "return@200" in capsys.readouterr().out
 
