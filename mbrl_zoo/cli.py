@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
 
     compare = sub.add_parser("compare", help="runs side by side: curves and returns at equal env steps")
-    compare.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (config.json + metrics.csv)")
+    compare.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (config.json + metrics.csv), or folders holding them")
     compare.add_argument("--at", nargs="+", type=int, default=[], metavar="STEP",
                          help="env steps at which to tabulate each run's return")
     compare.add_argument("--column", default="return", help="metrics.csv column to compare (default return)")

@@ -1,6 +1,6 @@
 """Runs side by side: one curve figure and a table of returns at equal environment steps.
 
-``mbrl-zoo compare results/pets/HalfCheetah-v5/seed* results/sac/HalfCheetah-v5/seed* --at 10000 100000``
+``mbrl-zoo compare results/pets/HalfCheetah-v5 results/sac/HalfCheetah-v5 --at 10000 100000``
 reads each run folder's ``config.json`` and ``metrics.csv`` (finished or still running) and writes
 ``OUT/comparison.csv`` and ``OUT/curves.png``. Runs are grouped by task and pairing; where runs of
 one pairing on one task differ in other settings, those settings join the group's label (e.g.
@@ -40,19 +40,16 @@ class RunRecord:
 
 
 def load_runs(folders: Sequence[str | Path]) -> list[RunRecord]:
-    """Read every run folder and label each run ``pairing`` plus the settings that set it apart
-    from other runs of its pairing on its task. Refuses (:class:`UserError`) a folder without
-    ``config.json`` or ``metrics.csv``, the same folder twice, and two runs of one group and seed."""
+    """Read every run folder (:func:`run_folders` of ``folders``) and label each run ``pairing``
+    plus the settings that set it apart from other runs of its pairing on its task. Refuses
+    (:class:`UserError`) a path holding no run, the same run twice, and two runs of one group and
+    seed."""
     import pandas as pd
 
     if not folders:
         raise UserError("compare needs at least one run folder (a folder holding config.json and metrics.csv).")
     runs, seen = [], set()
-    for folder in map(Path, folders):
-        missing = [name for name in ("config.json", "metrics.csv") if not (folder / name).is_file()]
-        if missing:
-            raise UserError(f"{str(folder)!r} is not a run folder: it has no {' or '.join(missing)} "
-                            "(mbrl-zoo run writes both).")
+    for folder in run_folders(folders):
         if folder.resolve() in seen:
             raise UserError(f"run folder {str(folder)!r} is given twice.")
         seen.add(folder.resolve())
@@ -73,6 +70,27 @@ def load_runs(folders: Sequence[str | Path]) -> list[RunRecord]:
                             f"seed {run.seed} and the same settings; compare them in separate calls.")
         keys[key] = run.folder
     return labelled
+
+
+def run_folders(paths: Sequence[str | Path]) -> list[Path]:
+    """``paths`` with each folder that is not itself a run folder (``config.json`` and
+    ``metrics.csv``) replaced by the run folders below it, in sorted order (e.g. a sweep's folder,
+    or ``results/pets/HalfCheetah-v5`` for all its seeds). Refuses a path with none."""
+    found = []
+    for path in map(Path, paths):
+        if _is_run(path):
+            found.append(path)
+            continue
+        below = sorted(p.parent for p in path.rglob("metrics.csv") if _is_run(p.parent)) if path.is_dir() else []
+        if not below:
+            raise UserError(f"{str(path)!r} is not a run folder (config.json and metrics.csv, as mbrl-zoo run writes) "
+                            "and holds none.")
+        found += below
+    return found
+
+
+def _is_run(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and (folder / "metrics.csv").is_file()
 
 
 def _flatten(config: dict[str, Any], prefix: str = ""):

@@ -44,6 +44,14 @@ def test_table_has_a_row_per_run_and_a_mean_over_the_seeds_that_reached_each_ste
     assert table.iloc[3]["return@300"] == -3.0 and table.iloc[3]["episodes"] == 4 and table.iloc[3]["env_steps"] == 400
 
 
+def test_a_folder_of_runs_stands_for_the_runs_below_it(tmp_path):
+    make_run(tmp_path / "sweep" / "pets" / "seed1", "pets", 1, [1.0])
+    make_run(tmp_path / "sweep" / "pets" / "seed0", "pets", 0, [1.0])
+    lone = make_run(tmp_path / "lone", "sac", 0, [1.0])
+    runs = load_runs([tmp_path / "sweep", lone])
+    assert [(r.pairing, r.seed) for r in runs] == [("pets", 0), ("pets", 1), ("sac", 0)]
+
+
 def test_runs_of_one_pairing_with_other_settings_get_their_own_label(tmp_path):
     runs = load_runs([make_run(tmp_path / "a", "pets", 0, [1.0], matmul_dtype="float32"),
                       make_run(tmp_path / "b", "pets", 0, [2.0], matmul_dtype="bfloat16"),
@@ -58,12 +66,13 @@ def test_runs_of_one_pairing_with_other_settings_get_their_own_label(tmp_path):
 @pytest.mark.parametrize("case, message", [
     ("twice", "is given twice"),
     ("same-seed", "both 'pets' on cartpole-balance with seed 0"),
-    ("not-a-run", "is not a run folder: it has no config.json or metrics.csv"),
+    ("not-a-run", "is not a run folder .* and holds none"),
 ])
 def test_bad_folders_are_refused(tmp_path, case, message):
     a = make_run(tmp_path / "a", "pets", 0, [1.0])
+    (tmp_path / "empty").mkdir()
     others = {"twice": [a], "same-seed": [make_run(tmp_path / "b", "pets", 0, [2.0])],
-              "not-a-run": [tmp_path]}[case]
+              "not-a-run": [tmp_path / "empty"]}[case]
     with pytest.raises(UserError, match=message):
         load_runs([a, *others])
 
