@@ -435,7 +435,7 @@ class Interaction:
                 extras["eval_return"] = evaluate(agent, self.eval_env, self.seed, counters.evaluations,
                                                  cfg.eval_episodes)
                 counters.evaluations += 1
-            self.run.log_episode(counters.env_step, counters.episode - 1, episode_return, episode_steps, **extras)
+            self.run.log_episode(counters.env_step, counters.episode, episode_return, episode_steps, **extras)
             if counters.due(cfg.checkpoint_every, "checkpoint") or finished:
                 self.run.save_checkpoint({"learner": learner_state(), "streams": self.streams.state(),
                                           "counters": asdict(counters)})

@@ -106,9 +106,10 @@ class Run:
 
     def log_episode(self, env_step: int, episode: int, episode_return: float, episode_steps: int,
                     **extra: float | None) -> None:
-        """Append one row to ``metrics.csv`` (rewritten atomically), redraw ``learning_curve.png``
-        at the first episode and then at most every :data:`CURVE_REFRESH_S` seconds, and update
-        the progress bar. ``extra`` columns hold floats; ``None`` leaves the cell empty."""
+        """Append one row to ``metrics.csv`` (rewritten atomically; ``episode`` is 1 for the first
+        episode), redraw ``learning_curve.png`` at the first episode and then at most every
+        :data:`CURVE_REFRESH_S` seconds, and update the progress bar. ``extra`` columns hold floats;
+        ``None`` leaves the cell empty."""
         now = time.perf_counter()
         row = {"env_step": int(env_step), "episode": int(episode), "return": float(episode_return),
                "episode_steps": int(episode_steps), "episode_s": now - self._episode_start,

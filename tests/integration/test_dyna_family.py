@@ -53,7 +53,7 @@ def train(tmp_path, pairing: str, steps: int = 200, model: dict | None = None, p
 
 def check_rows(rows: list[dict], steps: int, *columns: str) -> None:
     assert rows and int(rows[-1]["env_step"]) == steps
-    assert [int(r["episode"]) for r in rows] == list(range(len(rows)))
+    assert [int(r["episode"]) for r in rows] == list(range(1, len(rows) + 1))  # as mpc numbers them
     for column in ("eval_return", "final_reward_survive", *columns):
         assert any(r.get(column) not in (None, "") for r in rows), f"no {column} logged"
 
