@@ -277,3 +277,35 @@ def test_resume_refuses_a_budget_below_the_steps_already_run(tmp_path, capsys):
     assert (tmp_path / "r" / "config.json").read_text() == config
     assert main([*base, "--steps", "45", "--resume"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["env_steps"] == 45
+
+
+def test_halfcheetah_posture_diagnostic_reads_a_run(tmp_path, capsys, monkeypatch):
+    """benchmarks/halfcheetah_posture.py: one entry per episode of a real run, whose returns are the
+    logged ones, read from the observation dims that hold the pitch and forward velocity."""
+    import importlib.util
+    import sys
+
+    folder = tmp_path / "hc"
+    assert main(["run", "sac", "--task", "HalfCheetah-v5", "--steps", "1500", "--quiet", "--out", str(folder)]) == 0
+    capsys.readouterr()
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "halfcheetah_posture.py"
+    module_spec = importlib.util.spec_from_file_location("halfcheetah_posture", path)
+    posture = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(posture)
+    monkeypatch.setattr(sys, "argv", ["halfcheetah_posture.py", str(folder)])
+    posture.main()
+    out = json.loads(capsys.readouterr().out)
+    with open(folder / "metrics.csv") as f:
+        logged = list(csv.DictReader(f))
+    assert [e["steps"] for e in out["episodes"]] == [int(r["episode_steps"]) for r in logged] == [1000, 500]
+    assert [e["return"] for e in out["episodes"]] == [round(float(r["return"]), 1) for r in logged]
+    # The indices it reads are the torso's pitch (the rooty joint) and forward velocity.
+    from mbrl_zoo.tasks import get_task
+
+    env = get_task("HalfCheetah-v5").make_env()
+    env.reset(seed=0)
+    obs = env.step(env.action_space.sample())[0]
+    data, model = env.unwrapped.data, env.unwrapped.model
+    rooty = model.jnt_qposadr[model.joint("rooty").id]
+    assert obs[posture.PITCH] == data.qpos[rooty] and obs[posture.FORWARD_VELOCITY] == data.qvel[0]
+    env.close()
