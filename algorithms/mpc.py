@@ -209,8 +209,9 @@ PETS_TASK_SETTINGS = {
     "InvertedPendulum-v5": {"algorithm": {"horizon": 45, "particles": 5},
                             "planner": {"population_size": 200, "elite_fraction": 0.08}},
     # HalfCheetah: PETS's 30-step horizon, one random 1000-step trial, refit after every trial;
-    # 200 candidates and 10 particles (PETS: 500 and 20) for ~0.45 s per step on 2 cores with
-    # bf16 planning matmuls (results/pets).
+    # 200 candidates and 10 particles (PETS: 500 and 20) for ~0.4 s per step with bf16 planning
+    # matmuls on 2 threads, ~0.46 s on 1 (so two seeds side by side, one thread each, make 1.7x
+    # the env steps of one seed on both; results/pets).
     "HalfCheetah-v5": {"algorithm": {"horizon": 30, "particles": 10, "random_steps": 1000, "refit_every": 1000},
                        "planner": {"population_size": 200}},
 }
