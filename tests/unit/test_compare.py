@@ -93,3 +93,6 @@ def test_cli_writes_the_table_and_curves_and_exits_2_on_bad_input_writing_nothin
         assert main(["compare", *argv, "--out", str(tmp_path / "bad")]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "bad").exists()
+    (tmp_path / "a-file").write_text("x")
+    assert main(["compare", str(a), "--out", str(tmp_path / "a-file")]) == 2
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "a-file").read_text() == "x"
