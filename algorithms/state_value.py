@@ -48,7 +48,7 @@ class StateValue(nn.Module):
         the last step's loss and the mean value of the data's observations."""
         data = buffer.all()
         self.obs_norm.fit(data.obs)
-        optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, fused=True)
         loss = torch.zeros(())
         for _ in range(updates):
             batch = buffer.sample(batch_size, generator)
