@@ -7,6 +7,6 @@ as ``"ensemble"``) and its named recipes with ``register_pairing(Pairing(...))``
 Importing this package registers every algorithm and pairing.
 """
 
-from algorithms import dyna, mbmf, mbpo, mpc, sac
+from algorithms import dyna, mbmf, mbpo, mpc, mve, sac, steve
 
-__all__ = ["dyna", "mbmf", "mbpo", "mpc", "sac"]
+__all__ = ["dyna", "mbmf", "mbpo", "mpc", "mve", "sac", "steve"]

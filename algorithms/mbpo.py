@@ -29,7 +29,8 @@ from mbrl_zoo.runs import Run
 
 from algorithms import sac
 from algorithms.model_rollouts import (FitSettings, ModelFitter, branched_rollouts, mixed_batch,
-                                       model_buffer_capacity, reward_and_termination, rollout_length)
+                                       model_buffer_capacity, require_ensemble, reward_and_termination,
+                                       rollout_length)
 
 
 @dataclass(frozen=True)
@@ -101,23 +102,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 """Per-task MBPO settings (Janner et al. 2019); tasks not listed run with :class:`Config`'s defaults."""
 
 
-def require_ensemble(model, name: str) -> None:
-    """Refuse a single model: MBPO draws each imagined transition from a random elite of an
-    ensemble, whose disagreement is what keeps short rollouts honest (Janner et al. 2019)."""
-    if model.ensemble_size < 2:
-        raise UserError(
-            f"mbpo needs an ensemble of models, but model {name!r} was built with ensemble_size="
-            f"{model.ensemble_size}. Use model 'pe' (7 members, 5 elites) or set "
-            "--set model.ensemble_size=7 --set model.num_elites=5."
-        )
-
-
 def train(config: RunConfig, run: Run) -> None:
     """MBPO (Janner et al. 2019, Algorithm 2) for ``config.run.steps`` env steps."""
     cfg: Config = config.algorithm
     loop = sac.Interaction(config, run)
     model = config.make_model(loop.obs_dim, loop.act_dim)
-    require_ensemble(model, config.model_name)
+    require_ensemble(model, config.model_name, "mbpo")
     refit = ModelFitter(model, cfg)
     reward_fn, termination_fn = reward_and_termination(model, config.task_spec())
     agent = sac.SACAgent.from_config(cfg, loop.obs_dim, loop.act_dim, loop.low, loop.high, loop.seed)

@@ -122,6 +122,18 @@ def reward_and_termination(model, spec: TaskSpec) -> tuple[RewardFn, Termination
     return learned, spec.termination_fn
 
 
+def require_ensemble(model, model_name: str, algorithm: str) -> None:
+    """Refuse a single model where ``algorithm`` needs an ensemble: MBPO draws each imagined
+    transition from a random elite (Janner et al. 2019), STEVE measures the spread of its members'
+    targets (Buckman et al. 2018)."""
+    if model.ensemble_size < 2:
+        raise UserError(
+            f"{algorithm} needs an ensemble of models, but model {model_name!r} was built with ensemble_size="
+            f"{model.ensemble_size}. Use model 'pe' (7 members, 5 elites) or set "
+            "--set model.ensemble_size=7 --set model.num_elites=5."
+        )
+
+
 def model_is_trainable(model) -> bool:
     """False for models with nothing to learn (an oracle simulator): their fitting is skipped."""
     return any(p.requires_grad for p in model.parameters())

@@ -215,41 +215,61 @@ class SACAgent(nn.Module):
         ``update_actor`` (False: critics only, e.g. to fit a critic to a cloned policy first),
         ``pi_loss``, ``alpha``, ``alpha_loss`` and ``entropy`` (minus the mean log-probability).
         """
-        alpha = self.log_alpha.detach().exp()
-        with torch.no_grad():
-            next_act, next_log_prob = self.policy(batch.next_obs)
-            next_q = self.q_values(batch.next_obs, next_act, target=True).min(0).values
-            alive = (~batch.terminated).float()
-            target = batch.rew + self.gamma * alive * (next_q - alpha * next_log_prob)
-        q = self.q_values(batch.obs, batch.act)
+        stats = self.update_critic(batch.obs, batch.act, self.soft_td_target(batch))
+        if update_actor:
+            stats.update(self.update_actor(batch.obs))
+        self.update_target_critic()
+        return stats
+
+    @torch.no_grad()
+    def soft_value(self, obs: torch.Tensor) -> torch.Tensor:
+        """One-sample soft value of obs (B, O) under the target critics, (2, B): each critic's
+        Q'(s, a) - alpha log pi(a | s) for one action a ~ pi(. | s), the same a for both."""
+        act, log_prob = self.policy(obs)
+        return self.q_values(obs, act, target=True) - self.log_alpha.exp() * log_prob
+
+    def soft_td_target(self, batch: Batch) -> torch.Tensor:
+        """The one-step soft TD target (B,): r + gamma (1 - terminated) min_j [Q'_j(s', a') -
+        alpha log pi(a' | s')] with a' ~ pi(. | s') (Haarnoja et al. 2018b, Eq. 3 with the clipped
+        double-Q of Fujimoto et al. 2018)."""
+        alive = (~batch.terminated).float()
+        return batch.rew + self.gamma * alive * self.soft_value(batch.next_obs).min(0).values
+
+    def update_critic(self, obs: torch.Tensor, act: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        """One gradient step of both critics towards ``target`` (B,) at obs (B, O) and
+        env-bounded act (B, A); the target critics are left as they are."""
+        q = self.q_values(obs, act)
         q_loss = 0.5 * (q - target).pow(2).mean(-1).sum()
         self.critic_optim.zero_grad(set_to_none=True)
         q_loss.backward()
         self.critic_optim.step()
-        stats = {"q_loss": q_loss.item(), "q_mean": q.detach().mean().item()}
+        return {"q_loss": q_loss.item(), "q_mean": q.detach().mean().item()}
 
-        if update_actor:
-            # The actor's gradient flows through the critics without updating them.
-            self.critic.requires_grad_(False)
-            act, log_prob = self.policy(batch.obs)
-            pi_loss = (alpha * log_prob - self.q_values(batch.obs, act).min(0).values).mean()
-            self.actor_optim.zero_grad(set_to_none=True)
-            pi_loss.backward()
-            self.actor_optim.step()
-            self.critic.requires_grad_(True)
+    def update_actor(self, obs: torch.Tensor) -> dict[str, float]:
+        """One gradient step of the actor at obs (B, O), then one of the temperature."""
+        alpha = self.log_alpha.detach().exp()
+        # The actor's gradient flows through the critics without updating them.
+        self.critic.requires_grad_(False)
+        act, log_prob = self.policy(obs)
+        pi_loss = (alpha * log_prob - self.q_values(obs, act).min(0).values).mean()
+        self.actor_optim.zero_grad(set_to_none=True)
+        pi_loss.backward()
+        self.actor_optim.step()
+        self.critic.requires_grad_(True)
 
-            alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
-            if self.learn_alpha:
-                self.alpha_optim.zero_grad(set_to_none=True)
-                alpha_loss.backward()
-                self.alpha_optim.step()
-            stats.update(pi_loss=pi_loss.item(), alpha=alpha.item(), alpha_loss=alpha_loss.item(),
-                         entropy=-log_prob.detach().mean().item())
+        alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+        if self.learn_alpha:
+            self.alpha_optim.zero_grad(set_to_none=True)
+            alpha_loss.backward()
+            self.alpha_optim.step()
+        return {"pi_loss": pi_loss.item(), "alpha": alpha.item(), "alpha_loss": alpha_loss.item(),
+                "entropy": -log_prob.detach().mean().item()}
 
-        with torch.no_grad():
-            for target_param, param in zip(self.target_critic.parameters(), self.critic.parameters()):
-                target_param.lerp_(param, self.tau)
-        return stats
+    @torch.no_grad()
+    def update_target_critic(self) -> None:
+        """Polyak step: target <- (1 - tau) target + tau critic."""
+        for target_param, param in zip(self.target_critic.parameters(), self.critic.parameters()):
+            target_param.lerp_(param, self.tau)
 
     # saving ------------------------------------------------------------------------------------
     def full_state(self) -> dict:

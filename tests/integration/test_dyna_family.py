@@ -1,6 +1,7 @@
-"""The Dyna family end to end: each pairing (sac, dyna, mbpo, mbmf) and each model inside Dyna
-and MBPO runs a few hundred env steps through ``resolve`` + ``Run`` into a tmp folder and writes
-metrics; MBPO refuses a single model; an interrupted MBPO run resumes to the same metrics."""
+"""The Dyna family end to end: each pairing (sac, dyna, mbpo, mbmf, mve, steve) and each model
+inside Dyna and MBPO runs a few hundred env steps through ``resolve`` + ``Run`` into a tmp folder
+and writes metrics; MBPO and STEVE refuse a single model; interrupted MBPO, MB-MF and STEVE runs
+resume to the same metrics."""
 
 import csv
 import dataclasses
@@ -10,7 +11,9 @@ import pytest
 import algorithms.dyna  # noqa: F401  (registers dyna)
 import algorithms.mbmf  # noqa: F401  (registers mbmf)
 import algorithms.mbpo
+import algorithms.mve  # noqa: F401  (registers mve)
 import algorithms.sac  # noqa: F401  (registers sac)
+import algorithms.steve  # noqa: F401  (registers steve)
 from mbrl_zoo.config import resolve
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, load_components
@@ -30,6 +33,8 @@ SETTINGS = {
              "rollout_batch_size": 200, "rollout_schedule": [0, 2, 1, 3], **SMALL_FIT},
     "mbmf": {"random_steps": 30, "mpc_steps": 90, "refit_every": 60, "horizon": 4, "dagger_iterations": 1,
              "dagger_steps": 40, "bc_epochs": 2, "critic_warmup_updates": 10, **SMALL_FIT},
+    "mve": {"random_steps": 50, "horizon": 2, "model_train_every": 60, **SMALL_FIT},
+    "steve": {"random_steps": 50, "horizon": 2, "model_train_every": 60, **SMALL_FIT},
 }
 
 
@@ -92,11 +97,24 @@ def test_mbmf_pairing_runs_all_three_phases(tmp_path):
     assert {float(r["phase"]) for r in rows} == {0.0, 1.0, 2.0}
 
 
-def test_mbpo_refuses_a_single_model_with_the_reason(tmp_path):
-    with pytest.raises(UserError, match="ensemble_size=1"):
-        train(tmp_path, "mbpo", model=small("gaussian"))
+def test_mve_pairing_trains_critics_on_imagined_pairs(tmp_path):
+    rows = train(tmp_path, "mve", model=small("deterministic"))
+    check_rows(rows, 200, "q_loss", "model_loss", "imagined_pairs")
+    assert max(float(r["imagined_pairs"]) for r in rows if r.get("imagined_pairs")) > 32  # up to 2 x 32
+
+
+def test_steve_pairing_logs_its_effective_horizon(tmp_path):
+    rows = train(tmp_path, "steve", model=small("pe", ensemble_size=3, num_elites=2))
+    check_rows(rows, 200, "q_loss", "model_loss", "steve_horizon")
+    assert all(0.0 <= float(r["steve_horizon"]) <= 2.0 for r in rows if r.get("steve_horizon"))
+
+
+@pytest.mark.parametrize("pairing", ["mbpo", "steve"])
+def test_ensemble_pairings_refuse_a_single_model_with_the_reason(tmp_path, pairing):
+    with pytest.raises(UserError, match=f"{pairing} needs an ensemble.*ensemble_size=1"):
+        train(tmp_path, pairing, model=small("gaussian"))
     with pytest.raises(UserError, match="ensemble"):
-        resolve("mbpo", {"run": {"task": TASK}, "model": {"name": "oracle"}})
+        resolve(pairing, {"run": {"task": TASK}, "model": {"name": "oracle"}})
 
 
 class Interrupted(Exception):
@@ -117,6 +135,7 @@ class InterruptedRun(Run):
 @pytest.mark.parametrize("pairing, model", [
     ("mbpo", small("pe", ensemble_size=2, num_elites=1)),
     ("mbmf", small("deterministic")),
+    ("steve", small("pe", ensemble_size=2, num_elites=2)),
 ])
 def test_an_interrupted_run_resumes_to_the_same_metrics(tmp_path, pairing, model):
     planner = {"population_size": 50} if pairing == "mbmf" else None
