@@ -235,6 +235,13 @@ def check_compatible(algorithm: str, model: str | None, planner: str | None) -> 
     for owner, entry in (("algorithm", algo), ("planner", planner_entry)):
         if entry is None:
             continue
+        if "occupancy" in model_entry.tags and "occupancy" not in entry.requires:
+            fit = [m.name for m in MODELS if "occupancy" not in m.tags]
+            raise UserError(
+                f"{owner} {entry.name!r} cannot work with model {model!r}: it steps a one-step model "
+                f"(next state from state and action), and {model!r} predicts discounted state occupancy "
+                f"(a gamma-model). Models that fit: {', '.join(fit)}."
+            )
         missing = sorted(entry.requires - {"model", "planner"} - model_entry.tags)
         if missing:
             fit = [m.name for m in MODELS if set(missing) <= m.tags]

@@ -74,8 +74,8 @@ def small(name: str, **settings) -> dict:
     return {"name": name, **({**SMALL_MODEL, **settings} if "hidden" in fields else {})}
 
 
-@pytest.mark.parametrize("name", MODELS.names())
-def test_dyna_runs_with_every_registered_model(tmp_path, name):
+@pytest.mark.parametrize("name", [e.name for e in MODELS if "occupancy" not in e.tags])
+def test_dyna_runs_with_every_registered_one_step_model(tmp_path, name):
     rows = train(tmp_path, "dyna", model=small(name))
     check_rows(rows, 200, "q_loss", *(["model_loss"] if "learned" in MODELS.get(name).tags else []))
 
