@@ -37,7 +37,7 @@ from algorithms import mbpo, sac  # noqa: E402
 from algorithms.model_rollouts import ModelFitter, branched_rollouts, mixed_batch  # noqa: E402
 from mbrl_zoo.buffer import ReplayBuffer  # noqa: E402
 from mbrl_zoo.config import resolve  # noqa: E402
-from mbrl_zoo.registry import load_components  # noqa: E402
+import mbrl_zoo.app  # noqa: E402,F401  (registers every component)
 
 
 def main() -> None:
@@ -53,7 +53,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    load_components()
 
     overrides = {k: v for k, v in (("updates_per_step", args.updates), ("rollout_batch_size", args.rollout_batch_size),
                                   ("fit_epochs", args.fit_epochs)) if v is not None}

@@ -27,7 +27,7 @@ import numpy as np
 from gymnasium.envs.mujoco.pusher_v5 import PusherEnv
 from gymnasium.spaces import Box
 
-from mbrl_zoo.cli import main as cli_main
+from mbrl_zoo.app.cli import main as cli_main
 from mbrl_zoo.registry import TASKS
 from mbrl_zoo.tasks import get_task
 from mbrl_zoo.tasks.pusher import PusherPETSEnv

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from mbrl_zoo.cli import main as zoo
+from mbrl_zoo.app.cli import main as zoo
 
 
 def first_solved(metrics: Path, target: float) -> dict | None:

@@ -1,3 +1,3 @@
-from mbrl_zoo.cli import entry_point
+from mbrl_zoo.app.cli import entry_point
 
 entry_point()

@@ -250,38 +250,3 @@ def check_compatible(algorithm: str, model: str | None, planner: str | None) -> 
                 f"{' and '.join(missing)}, and {model!r} is tagged {sorted(model_entry.tags)}. "
                 f"Models that fit: {', '.join(fit) or '(none)'}."
             )
-
-
-COMPONENT_PACKAGES = ("mbrl_zoo.tasks", "mbrl_zoo.models", "planners", "algorithms")
-
-
-def load_components(plugins: Iterable[str] = ()) -> None:
-    """Fill the registry: import the zoo's component packages, then each plugin file or module.
-
-    A plugin is a path to a ``.py`` file (a student's model in one file) or an importable module
-    name; importing it runs its ``register_*`` decorators. The packages are imported by name so
-    that the core never imports ``planners`` or ``algorithms`` statically.
-    """
-    import importlib
-    import importlib.util
-    from pathlib import Path
-
-    for package in COMPONENT_PACKAGES:
-        importlib.import_module(package)
-    for plugin in plugins:
-        path = Path(plugin)
-        if plugin.endswith(".py"):
-            if not path.is_file():
-                raise UserError(f"plugin file {plugin!r} does not exist.")
-            module_name = f"mbrl_zoo_plugin_{path.stem}"
-            if module_name in __import__("sys").modules:
-                continue
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            module = importlib.util.module_from_spec(spec)
-            __import__("sys").modules[module_name] = module
-            spec.loader.exec_module(module)
-        else:
-            try:
-                importlib.import_module(plugin)
-            except ModuleNotFoundError as exc:
-                raise UserError(f"plugin module {plugin!r} cannot be imported: {exc}.") from None

@@ -216,6 +216,22 @@ def read_run(out_dir: str | Path, task: str | None = None) -> tuple[dict[str, An
     return config, torch.load(out_dir / "checkpoint.pt", map_location="cpu", weights_only=False)["state"]
 
 
+def read_metrics(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The rows of a run folder's ``metrics.csv`` (empty cells as None, numbers as float, the
+    step and episode columns as int); an empty list when there is none yet."""
+    path = Path(out_dir) / "metrics.csv"
+    if not path.exists():
+        return []
+    rows = []
+    for raw in csv.DictReader(path.open(newline="")):
+        row = {k: (None if v == "" else float(v)) for k, v in raw.items()}
+        for key in ("env_step", "episode", "episode_steps"):
+            if row.get(key) is not None:
+                row[key] = int(row[key])
+        rows.append(row)
+    return rows
+
+
 def check_resumable(out_dir: str | Path, config: dict[str, Any]) -> None:
     """Refuse (:class:`UserError`) to continue the run saved in ``out_dir`` under ``config`` (a
     ``config.json`` dict) when any setting but ``run.steps`` differs from the saved one, or when

@@ -14,7 +14,6 @@ reward when learned, standardised. Statistics are float64 buffers in the state d
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -381,8 +380,19 @@ def save_model(model: MLPDynamics, path: str | Path) -> None:
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> MLPDynamics:
     """Rebuild a model written by :func:`save_model` (no task needed)."""
     saved = torch.load(path, map_location=map_location, weights_only=True)
-    module, _, name = saved["class"].partition(":")
-    cls = getattr(importlib.import_module(module), name)
+    classes = {f"{c.__module__}:{c.__qualname__}": c for c in _subclasses(MLPDynamics)}
+    cls = classes.get(saved["class"])
+    if cls is None:
+        raise UserError(f"{str(path)!r} holds a model of class {saved['class']!r}, which is not imported; "
+                        f"import the module that defines it first. Known classes: {', '.join(sorted(classes))}.")
     model = cls(saved["obs_dim"], saved["act_dim"], **saved["settings"])
     model.load_state_dict(saved["state_dict"])
     return model
+
+
+def _subclasses(cls: type) -> list[type]:
+    """``cls`` and every class derived from it, at any depth."""
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out += _subclasses(sub)
+    return out

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mbrl_zoo import runs
-from mbrl_zoo.cli import main
+from mbrl_zoo.app.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # A PETS run small enough for a unit-speed test: 2 short episodes on cart-pole swing-up.
@@ -246,7 +246,7 @@ def test_a_terminated_run_closes_its_folder_and_exits_143(tmp_path):
     (["sweep", "--pairings", "pets", "--tasks", "cartpole-balance"], "run the same command again to resume"),
 ])
 def test_ctrl_c_says_how_to_resume_that_command(command, hint, monkeypatch, capsys):
-    from mbrl_zoo import cli
+    from mbrl_zoo.app import cli
 
     def interrupted(args):
         raise KeyboardInterrupt

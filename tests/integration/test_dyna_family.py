@@ -16,10 +16,9 @@ import algorithms.sac  # noqa: F401  (registers sac)
 import algorithms.steve  # noqa: F401  (registers steve)
 from mbrl_zoo.config import resolve
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.registry import ALGORITHMS, MODELS, load_components
+from mbrl_zoo.registry import ALGORITHMS, MODELS
 from mbrl_zoo.runs import Run
 
-load_components()
 
 TASK = "InvertedPendulum-v5"
 SMALL_SAC = {"hidden": [32, 32], "batch_size": 32, "eval_every": 100, "checkpoint_every": 100}

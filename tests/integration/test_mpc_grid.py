@@ -9,11 +9,10 @@ import torch
 
 from mbrl_zoo.config import resolve
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.registry import MODELS, PLANNERS, TASKS, load_components
+from mbrl_zoo.registry import MODELS, PLANNERS, TASKS
 from mbrl_zoo.rollout import make_objective
 from planners import MPC
 
-load_components()
 
 PLANNER_SETTINGS = {
     "random-shooting": {"population_size": 6},

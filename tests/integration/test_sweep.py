@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from mbrl_zoo.cli import main
+from mbrl_zoo.app.cli import main
 
 TINY = ["--steps", "60", "--quiet", "--set", "algorithm.random_steps=20", "--set", "algorithm.horizon=4",
         "--set", "algorithm.fit_epochs=2", "--set", "planner.population_size=16", "--set", "model.hidden=16"]

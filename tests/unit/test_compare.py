@@ -6,8 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from mbrl_zoo.cli import main
-from mbrl_zoo.compare import comparison_table, load_runs, returns_at
+from mbrl_zoo.app.cli import main
+from mbrl_zoo.app.compare import comparison_table, load_runs, returns_at
 from mbrl_zoo.errors import UserError
 
 

@@ -9,7 +9,7 @@ import torch
 from mbrl_zoo.config import resolve
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models import GammaModel, build_model, fit_gamma, rollout_occupancy
-from mbrl_zoo.registry import load_components
+import mbrl_zoo.app  # noqa: F401  (registers every component)
 from mbrl_zoo.types import Batch
 
 
@@ -97,7 +97,6 @@ def test_bad_settings_and_one_step_consumers_are_refused():
         build_model("gamma", 1, 1, discount=1.0)
     with pytest.raises(UserError, match="fit_gamma needs"):
         fit_gamma(GammaModel(1, 1, hidden=8, layers=1), halving_data(8), zero_policy, 1, tau=0.0)
-    load_components()
     for pairing in ("pets", "dyna", "mbpo", "mve"):
         with pytest.raises(UserError, match="predicts discounted state occupancy"):
             resolve(pairing, {"run": {"task": "InvertedPendulum-v5"}, "model": {"name": "gamma"}})

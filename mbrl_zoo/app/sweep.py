@@ -81,10 +81,11 @@ def run_cell(cell: Cell, base: dict[str, dict[str, Any]], steps: int | None, roo
     import torch
 
     from mbrl_zoo.config import resolve
-    from mbrl_zoo.registry import ALGORITHMS, load_components
+    from mbrl_zoo.app import load_plugins
+    from mbrl_zoo.registry import ALGORITHMS
     from mbrl_zoo.runs import Run
 
-    load_components(plugins)
+    load_plugins(plugins)
     if threads:
         torch.set_num_threads(threads)
     config = resolve(cell.pairing, cell.overrides(base, steps))
@@ -158,10 +159,10 @@ def _run_on_ray(jobs: list[tuple], address: str) -> list[dict[str, Any]]:
 
 
 def write_summary(rows: list[dict[str, Any]], root: Path) -> None:
-    """``summary.csv`` (a row per cell) and ``curves.png`` (:func:`mbrl_zoo.compare.plot_runs`)."""
+    """``summary.csv`` (a row per cell) and ``curves.png`` (:func:`mbrl_zoo.app.compare.plot_runs`)."""
     import pandas as pd
 
-    from mbrl_zoo.compare import load_runs, plot_runs
+    from mbrl_zoo.app.compare import load_runs, plot_runs
 
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     atomic_write_text(root / "summary.csv", table.to_csv(index=False))

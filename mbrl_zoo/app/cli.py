@@ -112,9 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from mbrl_zoo.registry import load_components
+        from mbrl_zoo.app import load_plugins
 
-        load_components(args.plugin)
+        load_plugins(args.plugin)
         return COMMANDS[args.command](args)
     except UserError as exc:
         return _fail(str(exc))
@@ -160,32 +160,30 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mbrl_zoo.registry import ALGORITHMS
-    from mbrl_zoo.runs import Run
+    from mbrl_zoo.app import train
+    from mbrl_zoo.config import load_yaml, merge, parse_set
 
-    if args.resume and args.overwrite:
-        raise UserError("--resume continues the run in the results folder and --overwrite replaces it; pass one of them.")
-    from mbrl_zoo.config import check_buildable
-
-    config = _resolve(args)
-    check_buildable(config)
-    out = Path(args.out) if args.out else Path("results") / config.pairing / config.run.task / f"seed{config.run.seed}"
-    run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=args.quiet, resume=args.resume,
-              overwrite=args.overwrite)
-    try:
-        ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
-    finally:
-        run.close()
-    last = run.rows[-1] if run.rows else None
-    summary = {"out": str(out), "episodes": len(run.rows), "env_steps": last["env_step"] if last else 0,
-               "last_return": last["return"] if last else None, "wall_s": round(run.wall_s(), 1)}
-    print(json.dumps(summary))
+    layers = [load_yaml(args.config)] if args.config else []
+    out = train(args.pairing, args.task, steps=args.steps, seed=args.seed, out=args.out,
+                overrides=merge(*layers, parse_set(args.set)), resume=args.resume, overwrite=args.overwrite,
+                quiet=args.quiet)
+    print(json.dumps(run_summary(out)))
     return 0
+
+
+def run_summary(out: Path) -> dict:
+    """The one JSON line ``mbrl-zoo run`` prints: folder, episodes, env steps, last return, time."""
+    from mbrl_zoo.runs import read_metrics
+
+    rows = read_metrics(out)
+    last = rows[-1] if rows else None
+    return {"out": str(out), "episodes": len(rows), "env_steps": last["env_step"] if last else 0,
+            "last_return": last["return"] if last else None, "wall_s": round(last["wall_s"], 1) if last else 0.0}
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from mbrl_zoo.config import load_yaml, merge, parse_set
-    from mbrl_zoo.sweep import SUMMARY_COLUMNS, grid, run_sweep
+    from mbrl_zoo.app.sweep import SUMMARY_COLUMNS, grid, run_sweep
 
     base = merge(*([load_yaml(args.config)] if args.config else []), parse_set(args.set))
     cells = grid(args.pairings, args.tasks, args.seeds)
@@ -199,7 +197,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from mbrl_zoo.compare import compare
+    from mbrl_zoo.app.compare import compare
 
     table = compare(args.runs, args.out, args.at, args.column, args.window)
     shown = table.astype(object).where(table.notna(), "-")

@@ -1,0 +1,95 @@
+"""The application layer: the command line, sweeps, comparisons and the one Python entry point.
+
+This is the composition root of the zoo. The library (the rest of :mod:`mbrl_zoo`) knows nothing
+of ``planners`` or ``algorithms``; this package imports both, which registers every planner,
+algorithm and pairing, and joins them to a user's plug-in files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import algorithms  # noqa: F401  (registers every algorithm and pairing)
+import mbrl_zoo.models  # noqa: F401  (registers every model)
+import mbrl_zoo.tasks  # noqa: F401  (registers every task)
+import planners  # noqa: F401  (registers every planner)
+from mbrl_zoo.errors import UserError
+
+
+def load_plugins(plugins: Iterable[str] = ()) -> None:
+    """Import each plug-in: a path to a ``.py`` file (a student's model in one file) or an
+    importable module name; importing it runs its ``register_*`` decorators. Any error while
+    importing it is a :class:`UserError` naming the file, the line and the error."""
+    for plugin in plugins:
+        path = Path(plugin)
+        if plugin.endswith(".py"):
+            if not path.is_file():
+                raise UserError(f"plugin file {plugin!r} does not exist.")
+            module_name = f"mbrl_zoo_plugin_{path.stem}"
+            if module_name in sys.modules:
+                continue
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except UserError:
+                del sys.modules[module_name]
+                raise
+            except Exception as exc:  # a student's file may fail in any way; report where
+                del sys.modules[module_name]
+                raise UserError(f"plugin {plugin!r} failed to import: {_where(exc, path)}") from None
+        else:
+            try:
+                importlib.import_module(plugin)
+            except UserError:
+                raise
+            except ModuleNotFoundError as exc:
+                raise UserError(f"plugin module {plugin!r} cannot be imported: {exc}.") from None
+            except Exception as exc:
+                raise UserError(f"plugin module {plugin!r} failed to import: {_where(exc, None)}") from None
+
+
+def _where(exc: BaseException, path: Path | None) -> str:
+    """``file, line N: Type: message`` of an exception raised while importing a plug-in: the
+    deepest frame in ``path`` (the plug-in itself) when there is one, else the deepest frame."""
+    if isinstance(exc, SyntaxError):
+        return f"{exc.filename}, line {exc.lineno}: SyntaxError: {exc.msg}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    inside = [f for f in frames if path is not None and Path(f.filename).resolve() == path.resolve()]
+    frame = (inside or frames or [None])[-1]
+    where = f"{frame.filename}, line {frame.lineno}: " if frame is not None else ""
+    return f"{where}{type(exc).__name__}: {exc}"
+
+
+def train(pairing: str, task: str | None = None, *, steps: int | None = None, seed: int | None = None,
+          out: str | Path | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None,
+          resume: bool = False, overwrite: bool = False, quiet: bool = False) -> Path:
+    """Train ``pairing`` on ``task`` and return its results folder.
+
+    ``overrides`` maps sections to settings, e.g. ``{"planner": {"population_size": 200}}``; the
+    run folder defaults to ``results/PAIRING/TASK/seedS``. Bad input raises :class:`UserError`
+    before any folder exists. ``mbrl-zoo run`` is this function.
+    """
+    from mbrl_zoo.config import check_buildable, merge, resolve
+    from mbrl_zoo.registry import ALGORITHMS
+    from mbrl_zoo.runs import Run
+
+    if resume and overwrite:
+        raise UserError("--resume continues the run in the results folder and --overwrite replaces it; pass one of them.")
+    flags = {k: v for k, v in (("task", task), ("seed", seed), ("steps", steps)) if v is not None}
+    config = resolve(pairing, merge({k: dict(v) for k, v in (overrides or {}).items()}, {"run": flags}))
+    check_buildable(config)
+    out = Path(out) if out else Path("results") / config.pairing / config.run.task / f"seed{config.run.seed}"
+    run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=quiet, resume=resume, overwrite=overwrite)
+    try:
+        ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
+    finally:
+        run.close()
+    return out
