@@ -1,12 +1,13 @@
 """Agents that learn. One module per algorithm, each holding a ``Config`` dataclass and
-``train(config: RunConfig, run: Run) -> None`` whose loop reads top to bottom.
+``train(config: RunConfig, run: Run) -> None`` whose loop reads top to bottom: a ``for obs in
+loop`` over :class:`algorithms.loop.EnvLoop`, the one environment loop they all drive.
 
 A module registers itself with ``ALGORITHMS.add(name, sys.modules[__name__], requires=...)``
-(``requires`` lists ``"model"``/``"planner"`` when it needs them and model capability tags such
-as ``"ensemble"``) and its named recipes with ``register_pairing(Pairing(...))``.
+(``requires`` lists ``"model"``/``"planner"`` when it needs them, and any model capability tags it
+relies on) and its named recipes with ``register_pairing(Pairing(...))``.
 Importing this package registers every algorithm and pairing.
 """
 
-from algorithms import dyna, mbmf, mbpo, mpc, mve, sac, steve
+from algorithms import dyna, loop, mbmf, mbpo, mpc, mve, sac, steve
 
-__all__ = ["dyna", "mbmf", "mbpo", "mpc", "mve", "sac", "steve"]
+__all__ = ["dyna", "loop", "mbmf", "mbpo", "mpc", "mve", "sac", "steve"]

@@ -7,7 +7,7 @@ env step, ``rollouts_per_step`` real states are drawn from the replay buffer, th
 each out for ``rollout_length`` steps under the current policy into a model buffer of
 ``model_buffer_size`` transitions (oldest dropped first), and SAC takes ``updates_per_step``
 gradient steps on minibatches holding a ``real_ratio`` share of real transitions. The model is
-refitted to all real data every ``model_train_every`` env steps.
+refitted to all real data every ``refit_every`` env steps.
 
 Any model of the registry works (a single Gaussian or deterministic network, an ensemble, the
 simulator oracle): it is used only through ``model.sample``. Compared with MBPO
@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
 
 from algorithms import sac
-from algorithms.model_rollouts import (FitSettings, ModelFitter, branched_rollouts, mixed_batch,
-                                       reward_and_termination)
+from algorithms.loop import EnvLoop, add_step
+from algorithms.model_rollouts import branched_rollouts, mixed_batch
+from algorithms.sac import SACAgent
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,6 @@ class Config(sac.Config, FitSettings):
     """Uniform-random env steps before the first model fit and the first update."""
     updates_per_step: int = 10
     """SAC gradient steps per env step (Sutton's planning steps n, here on mixed minibatches)."""
-    model_train_every: int = 250
-    """Env steps between model fits."""
     rollouts_per_step: int = 100
     """Real start states drawn per env step for model rollouts."""
     rollout_length: int = 1
@@ -51,10 +51,11 @@ class Config(sac.Config, FitSettings):
     """Share of real transitions in each SAC minibatch."""
 
     def __post_init__(self):
-        super().__post_init__()
+        sac.Config.__post_init__(self)
+        FitSettings.__post_init__(self)
         if not 0.0 <= self.real_ratio <= 1.0:
             raise UserError(f"algorithm.real_ratio={self.real_ratio!r} must be between 0 and 1.")
-        for name in ("model_train_every", "rollouts_per_step", "rollout_length", "model_buffer_size"):
+        for name in ("rollouts_per_step", "rollout_length", "model_buffer_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
 
@@ -62,43 +63,26 @@ class Config(sac.Config, FitSettings):
 def train(config: RunConfig, run: Run) -> None:
     """Dyna-SAC for ``config.run.steps`` env steps."""
     cfg: Config = config.algorithm
-    loop = sac.Interaction(config, run)
-    model = config.make_model(loop.obs_dim, loop.act_dim)
-    refit = ModelFitter(model, cfg)
-    reward_fn, termination_fn = reward_and_termination(model, config.task_spec())
-    agent = sac.SACAgent.from_config(cfg, loop.obs_dim, loop.act_dim, loop.low, loop.high, loop.seed)
-    real = ReplayBuffer(loop.obs_dim, loop.act_dim, loop.buffer_capacity())
+    loop = EnvLoop(config, run, eval_every=cfg.eval_every, eval_episodes=cfg.eval_episodes)
+    model = EnvironmentModel(config.make_model(loop.obs_dim, loop.act_dim), loop.spec, cfg)
+    agent = SACAgent.for_loop(cfg, loop)
+    real = ReplayBuffer(loop.obs_dim, loop.act_dim, cfg.buffer_capacity)
     imagined = ReplayBuffer(loop.obs_dim, loop.act_dim, cfg.model_buffer_size)
-    saved = loop.resume()
-    if saved is not None:
-        agent.load_full_state(saved["agent"])
-        model.load_state_dict(saved["model"])
-        refit.load_state_dict(saved["model_optimizer"])
-        real = sac.restored_buffer(saved["real"], loop.obs_dim, loop.act_dim, loop.buffer_capacity())
-        imagined.load_state_dict(saved["imagined"])
-
-    def policy(obs):
-        return loop.random_action() if loop.counters.env_step < cfg.random_steps else agent.act(obs)
-
-    def learn(step: sac.Step) -> None:
-        sac.add_step(real, step)
-        steps_learning = loop.counters.env_step - cfg.random_steps
-        if steps_learning < 0:
-            return
-        if steps_learning % cfg.model_train_every == 0:
-            loop.counters.last.update(refit(real, loop.streams.torch))
+    loop.keep(agent=agent, model=model, real=real, imagined=imagined)
+    loop.evaluate_with(agent.greedy)
+    for obs in loop:
+        action = loop.random_action() if loop.env_step < cfg.random_steps else agent.act(obs)
+        add_step(real, loop.step(action))
+        if loop.env_step < cfg.random_steps:
+            continue
+        if (loop.env_step - cfg.random_steps) % cfg.refit_every == 0:
+            loop.stats.update(model.refit(real, loop.streams.torch))
         starts = real.sample(cfg.rollouts_per_step, loop.streams.torch).obs
-        imagined.add_batch(branched_rollouts(model, starts, lambda obs: agent.policy(obs)[0], cfg.rollout_length,
-                                             reward_fn, termination_fn, loop.streams.torch))
+        imagined.add_batch(branched_rollouts(model.dynamics, starts, lambda o: agent.policy(o)[0], cfg.rollout_length,
+                                             model.reward_fn, model.termination_fn, loop.streams.torch))
         for _ in range(cfg.updates_per_step):
             batch = mixed_batch(real, imagined, cfg.batch_size, cfg.real_ratio, loop.streams.torch)
-            loop.counters.last.update(agent.update(batch))
-
-    def state() -> dict:
-        return {"agent": agent.full_state(), "model": model.state_dict(), "model_optimizer": refit.state_dict(),
-                "real": real.state_dict(), "imagined": imagined.state_dict()}
-
-    loop.play(policy, learn, agent, state)
+            loop.stats.update(agent.update(batch))
 
 
 ALGORITHMS.add("dyna", sys.modules[__name__], requires={"model"})

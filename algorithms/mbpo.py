@@ -3,7 +3,7 @@ Policy Optimization", Algorithm 2).
 
 SAC (Haarnoja et al. 2018) learns from a model buffer filled with short rollouts of an ensemble
 of probabilistic models, branched from states of the real replay buffer. Every
-``model_train_freq`` env steps the model is refitted to all real data, the rollout length k is
+``refit_every`` env steps the model is refitted to all real data, the rollout length k is
 read off the schedule for the current epoch, the model buffer is resized to keep
 ``model_retain_epochs`` epochs of rollouts, and ``rollout_batch_size`` k-step rollouts are added
 to it. Each env step then takes G = ``updates_per_step`` SAC updates on minibatches that hold a
@@ -24,13 +24,14 @@ from typing import Any
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
 
 from algorithms import sac
-from algorithms.model_rollouts import (FitSettings, ModelFitter, branched_rollouts, mixed_batch,
-                                       model_buffer_capacity, require_ensemble, reward_and_termination,
-                                       rollout_length)
+from algorithms.loop import EnvLoop, add_step
+from algorithms.model_rollouts import branched_rollouts, mixed_batch, model_buffer_capacity, rollout_length
+from algorithms.sac import SACAgent
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,9 @@ class Config(sac.Config, FitSettings):
     """G, SAC gradient steps per env step."""
     epoch_length: int = 1000
     """Env steps per epoch: the unit of the rollout schedule and of model-buffer retention."""
-    model_train_freq: int = 250
-    """Env steps between model fits (each followed by a fresh batch of rollouts)."""
     rollout_batch_size: int = 100_000
-    """Model rollouts started per fit: M = 400 rollouts per env step times ``model_train_freq``."""
+    """Model rollouts started per fit (one fit every ``refit_every`` env steps): M = 400 rollouts
+    per env step times ``refit_every``."""
     rollout_schedule: tuple[int, int, int, int] = (20, 100, 1, 1)
     """(start_epoch, end_epoch, min_len, max_len): k grows linearly from min_len at start_epoch
     to max_len at end_epoch."""
@@ -63,7 +63,8 @@ class Config(sac.Config, FitSettings):
     eval_every: int = 1000
 
     def __post_init__(self):
-        super().__post_init__()
+        sac.Config.__post_init__(self)
+        FitSettings.__post_init__(self)
         start, end, low, high = self.rollout_schedule
         if not (0 <= start <= end and 1 <= low <= high):
             raise UserError(
@@ -72,7 +73,7 @@ class Config(sac.Config, FitSettings):
             )
         if not 0.0 <= self.real_ratio <= 1.0:
             raise UserError(f"algorithm.real_ratio={self.real_ratio!r} must be between 0 and 1.")
-        for name in ("epoch_length", "model_train_freq", "rollout_batch_size", "model_retain_epochs"):
+        for name in ("epoch_length", "rollout_batch_size", "model_retain_epochs"):
             if getattr(self, name) < 1:
                 raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
 
@@ -105,55 +106,38 @@ PRESETS: dict[str, dict[str, Any]] = {
 def train(config: RunConfig, run: Run) -> None:
     """MBPO (Janner et al. 2019, Algorithm 2) for ``config.run.steps`` env steps."""
     cfg: Config = config.algorithm
-    loop = sac.Interaction(config, run)
-    model = config.make_model(loop.obs_dim, loop.act_dim)
-    require_ensemble(model, config.model_name, "mbpo")
-    refit = ModelFitter(model, cfg)
-    reward_fn, termination_fn = reward_and_termination(model, config.task_spec())
-    agent = sac.SACAgent.from_config(cfg, loop.obs_dim, loop.act_dim, loop.low, loop.high, loop.seed)
-    real = ReplayBuffer(loop.obs_dim, loop.act_dim, loop.buffer_capacity())
+    loop = EnvLoop(config, run, eval_every=cfg.eval_every, eval_episodes=cfg.eval_episodes)
+    model = EnvironmentModel(config.make_model(loop.obs_dim, loop.act_dim), loop.spec, cfg)
+    agent = SACAgent.for_loop(cfg, loop)
+    real = ReplayBuffer(loop.obs_dim, loop.act_dim, cfg.buffer_capacity)
     imagined = ReplayBuffer(loop.obs_dim, loop.act_dim, 1)
-    saved = loop.resume()
-    if saved is not None:
-        agent.load_full_state(saved["agent"])
-        model.load_state_dict(saved["model"])
-        refit.load_state_dict(saved["model_optimizer"])
-        real = sac.restored_buffer(saved["real"], loop.obs_dim, loop.act_dim, loop.buffer_capacity())
-        imagined = sac.restored_buffer(saved["imagined"], loop.obs_dim, loop.act_dim, saved["imagined"]["capacity"])
-
-    def policy(obs):
-        return loop.random_action() if loop.counters.env_step < cfg.random_steps else agent.act(obs)
-
-    def learn(step: sac.Step) -> None:
-        nonlocal imagined
-        sac.add_step(real, step)
-        steps_learning = loop.counters.env_step - cfg.random_steps
+    loop.keep(agent=agent, model=model, real=real, imagined=imagined)
+    loop.evaluate_with(agent.greedy)
+    for obs in loop:
+        action = loop.random_action() if loop.env_step < cfg.random_steps else agent.act(obs)
+        add_step(real, loop.step(action))
+        steps_learning = loop.env_step - cfg.random_steps
         if steps_learning < 0:
-            return
-        if steps_learning % cfg.model_train_freq == 0:
-            loop.counters.last.update(refit(real, loop.streams.torch))
+            continue
+        if steps_learning % cfg.refit_every == 0:
+            # Train the model on the real data; then roll it out for k steps from real states into
+            # a model buffer that keeps model_retain_epochs epochs of rollouts.
+            loop.stats.update(model.refit(real, loop.streams.torch))
             k = rollout_length(steps_learning // cfg.epoch_length, cfg.rollout_schedule)
-            capacity = model_buffer_capacity(cfg.rollout_batch_size, k, cfg.epoch_length, cfg.model_train_freq,
-                                             cfg.model_retain_epochs)
-            imagined = sac.resized(imagined, capacity)
+            imagined.resize(model_buffer_capacity(cfg.rollout_batch_size, k, cfg.epoch_length, cfg.refit_every,
+                                                  cfg.model_retain_epochs))
             starts = real.sample(cfg.rollout_batch_size, loop.streams.torch).obs
-            rollouts = branched_rollouts(model, starts, lambda obs: agent.policy(obs)[0], k, reward_fn,
-                                         termination_fn, loop.streams.torch)
+            rollouts = branched_rollouts(model.dynamics, starts, lambda o: agent.policy(o)[0], k, model.reward_fn,
+                                         model.termination_fn, loop.streams.torch)
             imagined.add_batch(rollouts)
-            loop.counters.last.update(rollout_len=k, rollout_mean_steps=len(rollouts) / cfg.rollout_batch_size,
-                                      model_buffer=len(imagined))
+            loop.stats.update(rollout_len=k, rollout_mean_steps=len(rollouts) / cfg.rollout_batch_size,
+                              model_buffer=len(imagined))
         for _ in range(cfg.updates_per_step):
             batch = mixed_batch(real, imagined, cfg.batch_size, cfg.real_ratio, loop.streams.torch)
-            loop.counters.last.update(agent.update(batch))
-
-    def state() -> dict:
-        return {"agent": agent.full_state(), "model": model.state_dict(), "model_optimizer": refit.state_dict(),
-                "real": real.state_dict(), "imagined": imagined.state_dict()}
-
-    loop.play(policy, learn, agent, state)
+            loop.stats.update(agent.update(batch))
 
 
-ALGORITHMS.add("mbpo", sys.modules[__name__], requires={"model", "ensemble"})
+ALGORITHMS.add("mbpo", sys.modules[__name__], requires={"model"})
 register_pairing(Pairing(
     "mbpo", algorithm="mbpo", model="pe",
     description="MBPO (Janner et al. 2019): SAC on short branched rollouts of a probabilistic ensemble",

@@ -15,81 +15,57 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Literal
-
-import numpy as np
-import torch
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.models.base import matmuls_in
-from mbrl_zoo.models.fit import fit
-from mbrl_zoo.registry import ALGORITHMS, MODELS, PLANNERS, Pairing, register_pairing
-from mbrl_zoo.rollout import make_objective
-from mbrl_zoo.runs import Run, episode_seed, final_info
-from planners.mpc import MPC
+from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
+from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
+from mbrl_zoo.runs import Run
+from planners.mpc import MPCPolicy, MPCSettings
+
+from algorithms.loop import EnvLoop, add_step
 from algorithms.state_value import StateValue
 
 
 @dataclass(frozen=True)
-class Config:
-    """Settings of the MPC trial loop (defaults: mbrl-lib's PETS cart-pole settings).
+class Config(MPCSettings, FitSettings):
+    """Settings of the MPC trial loop: planning (:class:`~planners.mpc.MPCSettings`), model fitting
+    (:class:`~mbrl_zoo.models.environment.FitSettings`, here with mbrl-lib's PETS values) and:
 
-    ``horizon``: planning horizon H. ``particles``: model rollouts per candidate (P).
-    ``propagation``: ``tsinf`` (member fixed per particle), ``ts1`` (member redrawn each step),
-    ``sample`` (random member and noise each step), ``expectation`` (ensemble mean, no noise).
-    ``replan_every``: execute this many planned actions before replanning.
-    ``open_loop``: plan once per horizon and execute the whole plan (no replanning).
     ``random_steps``: uniform-random steps collected before the first fit.
-    ``refit_every``: env steps between model refits (mbrl-lib: one trial).
-    ``fit_*``: arguments of :func:`mbrl_zoo.models.fit.fit`.
-    ``discount``: per-step discount of the planned return (PETS: 1).
     ``terminal_value``: add ``discount^H V(s_H)`` to every candidate's return, with V a state
     value fitted by TD(0) on the real transitions at every refit (:mod:`algorithms.state_value`;
     Lowrey et al. 2019); needs ``discount`` < 1. ``value_*``: its hidden widths, Adam steps per
     refit, minibatch size, learning rate and target Polyak factor.
-    ``matmul_dtype``: precision of the learned network's matmuls while planning (training stays
-    float32). ``bfloat16`` runs them on CPUs' bf16 matrix units (AMX, AVX512-BF16) for a faster
-    planning call (``benchmarks/plan_speed.py --matmul-dtype bfloat16``); inputs, states and
-    returns stay float32. On CPUs without such units bf16 is slower: keep float32 there.
     """
 
-    horizon: int = 15
-    particles: int = 20
-    propagation: Literal["tsinf", "ts1", "sample", "expectation"] = "tsinf"
-    replan_every: int = 1
-    open_loop: bool = False
     random_steps: int = 200
     refit_every: int = 200
+    """Env steps between model refits (mbrl-lib: one trial)."""
     buffer_capacity: int = 1_000_000
     fit_epochs: int = 50
     fit_batch_size: int = 32
     fit_holdout_ratio: float = 0.1
-    fit_patience: int = 5
-    fit_lr: float = 1e-3
-    fit_weight_decay: float = 5e-5
-    discount: float = 1.0
     terminal_value: bool = False
     value_hidden: tuple[int, ...] = (200, 200)
     value_updates: int = 1000
     value_batch_size: int = 256
     value_lr: float = 1e-3
     value_tau: float = 0.005
-    matmul_dtype: Literal["float32", "bfloat16"] = "float32"
 
     def __post_init__(self):
-        for name in ("horizon", "particles", "replan_every", "refit_every", "buffer_capacity", "fit_epochs",
-                     "fit_batch_size"):
-            if getattr(self, name) < 1:
-                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
-        if self.random_steps < 0 or not 0.0 <= self.fit_holdout_ratio < 1.0:
-            raise UserError("algorithm.random_steps must be >= 0 and 0 <= algorithm.fit_holdout_ratio < 1.")
-        if not 0.0 < self.discount <= 1.0:
-            raise UserError(f"algorithm.discount must lie in (0, 1], got {self.discount!r}.")
+        MPCSettings.__post_init__(self)
+        FitSettings.__post_init__(self)
+        if self.random_steps < 0 or self.buffer_capacity < 1:
+            raise UserError(f"algorithm.random_steps must be >= 0 and algorithm.buffer_capacity >= 1; got "
+                            f"{self.random_steps} and {self.buffer_capacity}.")
         if self.terminal_value and self.discount == 1.0:
             raise UserError("algorithm.terminal_value=true needs algorithm.discount < 1 (e.g. 0.99): "
                             "a TD value of an undiscounted task need not be finite.")
+        if not self.value_hidden or min(self.value_hidden) < 1:
+            raise UserError(f"algorithm.value_hidden={list(self.value_hidden)!r} needs at least one layer, "
+                            "every width >= 1.")
         if self.value_updates < 0 or self.value_batch_size < 1 or not self.value_lr > 0 or not 0 < self.value_tau <= 1:
             raise UserError("algorithm.value_updates must be >= 0, value_batch_size >= 1, value_lr > 0 and "
                             f"0 < value_tau <= 1; got {self.value_updates}, {self.value_batch_size}, "
@@ -97,87 +73,37 @@ class Config:
 
 
 def train(config: RunConfig, run: Run) -> None:
-    """Run the MPC trial loop for exactly ``config.run.steps`` environment steps, logging each
-    episode (the last one cut short when the budget ends inside it)."""
+    """Run the MPC trial loop for exactly ``config.run.steps`` environment steps."""
     cfg: Config = config.algorithm
-    seed = config.run.seed
-    task = config.task_spec()
-    env = task.make_env()
-    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    low, high = task.action_bounds()
-    torch.manual_seed(seed)
-    model = config.make_model(obs_dim, act_dim)
-    learned = "learned" in MODELS.get(config.model_name).tags
-    controller = MPC(config.make_planner(low, high, cfg.horizon), cfg.replan_every, cfg.open_loop)
-    differentiable = "differentiable" in PLANNERS.get(config.planner_name).requires
-    reward_fn = task.reward_fn if task.reward_fn is not None else model.reward_fn
-    buffer = ReplayBuffer(obs_dim, act_dim, cfg.buffer_capacity)
-    generator = torch.Generator().manual_seed(seed)
-    value = StateValue(obs_dim, cfg.value_hidden, generator) if cfg.terminal_value else None
-    rng = np.random.default_rng(seed)
-    env_step = episode = 0
-    last_fit: int | None = None
-    fit_stats: dict[str, float | None] = {}
-
-    state = run.load_checkpoint()
-    if state is not None:
-        model.load_state_dict(state["model"])
-        if value is not None:
-            value.load_state_dict(state["value"])
-        buffer.load_state_dict(state["buffer"])
-        generator.set_state(state["generator"])
-        rng.bit_generator.state = state["rng"]
-        env_step, episode, last_fit, fit_stats = state["env_step"], state["episode"], state["last_fit"], state["fit"]
-
-    while env_step < config.run.steps:
-        obs, _ = env.reset(seed=episode_seed(seed, episode))
-        controller.reset()
-        episode_return, episode_steps, plan_s, done = 0.0, 0, 0.0, False
-        while not done:
-            # A learned model is first fitted after the random steps; a value alone (planning on the
-            # simulator) as soon as there is data.
-            fit_due = (learned or value is not None) and len(buffer) > 0 and (
-                last_fit is None or env_step - last_fit >= cfg.refit_every)
-            if fit_due and (not learned or env_step >= cfg.random_steps):
-                if learned:
-                    stats = fit(model, buffer.all(), epochs=cfg.fit_epochs, batch_size=cfg.fit_batch_size,
-                                holdout_ratio=cfg.fit_holdout_ratio, patience=cfg.fit_patience, lr=cfg.fit_lr,
-                                weight_decay=cfg.fit_weight_decay, generator=generator)
-                    fit_stats = {f"fit_{k}": v for k, v in stats.summary().items()}
-                if value is not None:
-                    fit_stats.update(value.fit(buffer, discount=cfg.discount, updates=cfg.value_updates,
-                                               batch_size=cfg.value_batch_size, lr=cfg.value_lr,
-                                               tau=cfg.value_tau, generator=generator))
-                last_fit = env_step
-            if learned and env_step < cfg.random_steps:
-                action = rng.uniform(low, high).astype(np.float32)
-            else:
-                t0 = run.wall_s()
-                objective = make_objective(model, obs, reward_fn=reward_fn, termination_fn=task.termination_fn,
-                                           particles=cfg.particles, propagation=cfg.propagation,
-                                           generator=generator, differentiable=differentiable,
-                                           value_fn=value if last_fit is not None else None,
-                                           discount=cfg.discount)
-                with matmuls_in(model, getattr(torch, cfg.matmul_dtype)):
-                    action = controller.act(objective, generator).numpy()
-                plan_s += run.wall_s() - t0
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            env_step += 1
-            # The run's step budget cuts the last episode as a time limit would (as SAC's loop does).
-            truncated = truncated or (env_step >= config.run.steps and not terminated)
-            buffer.add(obs, action, next_obs, reward, terminated, truncated)
-            obs, done = next_obs, terminated or truncated
-            episode_return += float(reward)
-            episode_steps += 1
-            run.advance(env_step)
-        episode += 1
-        run.log_episode(env_step, episode, episode_return, episode_steps,
-                        plan_ms_per_step=1000 * plan_s / episode_steps, **fit_stats, **final_info(info))
-        run.save_checkpoint({"model": model.state_dict(), "value": None if value is None else value.state_dict(),
-                             "buffer": buffer.state_dict(),
-                             "generator": generator.get_state(), "rng": rng.bit_generator.state,
-                             "env_step": env_step, "episode": episode, "last_fit": last_fit, "fit": fit_stats})
-    env.close()
+    loop = EnvLoop(config, run)
+    model = EnvironmentModel(config.make_model(loop.obs_dim, loop.act_dim), loop.spec, cfg)
+    value = StateValue(loop.obs_dim, cfg.value_hidden, loop.streams.torch) if cfg.terminal_value else None
+    policy = MPCPolicy(config.make_planner(loop.low, loop.high, cfg.horizon), model, cfg, loop.streams.torch)
+    real = ReplayBuffer(loop.obs_dim, loop.act_dim, cfg.buffer_capacity)
+    progress = {"last_fit": None}
+    loop.keep(model=model, real=real, policy=policy, progress=progress, **({"value": value} if value else {}))
+    for obs in loop:
+        if loop.episode_started:
+            policy.reset()
+        # A learned model is first fitted after the random steps; a value alone (planning on the
+        # simulator) as soon as there is data.
+        learns = model.trainable or value is not None
+        fit_due = learns and len(real) > 0 and (
+            progress["last_fit"] is None or loop.env_step - progress["last_fit"] >= cfg.refit_every)
+        if fit_due and (not model.trainable or loop.env_step >= cfg.random_steps):
+            loop.stats.update(model.refit(real, loop.streams.torch))
+            if value is not None:
+                loop.stats.update(value.fit(real, discount=cfg.discount, updates=cfg.value_updates,
+                                            batch_size=cfg.value_batch_size, lr=cfg.value_lr, tau=cfg.value_tau,
+                                            generator=loop.streams.torch))
+            progress["last_fit"] = loop.env_step
+        policy.value_fn = value if progress["last_fit"] is not None else None
+        if model.trainable and loop.env_step < cfg.random_steps:
+            action = loop.random_action()
+        else:
+            action = policy(obs)
+            loop.stats["plan_ms_per_step"] = policy.ms_per_call
+        add_step(real, loop.step(action))
 
 
 ALGORITHMS.add("mpc", sys.modules[__name__], requires={"model", "planner"})

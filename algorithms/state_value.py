@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from mbrl_zoo.buffer import ReplayBuffer
+from mbrl_zoo.models.layers import StackedMLP
 from mbrl_zoo.models.normalizer import Normalizer
-from algorithms.sac import StackedMLP
 
 
 class StateValue(nn.Module):

@@ -17,7 +17,7 @@ alive_t = prod_{k<t} (1 - d_k), the soft value of s' expanded to horizon i is
               + gamma^i alive_i (Q'(x_i, a_i) - alpha log pi(a_i | x_i)),
 
 and the candidate target of (s, a) is T_i = r + gamma (1 - terminated) V_i(s'). T_0 is SAC's
-own target.
+own target. (gamma is the ``discount`` setting.)
 """
 
 from __future__ import annotations
@@ -26,9 +26,29 @@ from dataclasses import dataclass
 
 import torch
 
+from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.environment import FitSettings
 from mbrl_zoo.tasks.spec import RewardFn, TerminationFn
 
+from algorithms import sac
 from algorithms.sac import SACAgent
+
+
+@dataclass(frozen=True)
+class Config(sac.Config, FitSettings):
+    """The settings of MVE and STEVE: SAC's, model fitting's and the imagination horizon."""
+
+    random_steps: int = 1000
+    """Uniform-random env steps before the first model fit and the first update."""
+    horizon: int = 3
+    """H: imagined steps in every critic target (MVE), the longest expansion mixed into it (STEVE;
+    Buckman et al. 2018 use 3)."""
+
+    def __post_init__(self):
+        sac.Config.__post_init__(self)
+        FitSettings.__post_init__(self)
+        if self.horizon < 1:
+            raise UserError(f"algorithm.horizon must be >= 1, got {self.horizon!r}.")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="episodes to skip (e.g. 1: the random-policy trial)")
     args = parser.parse_args()
     state = read_run(args.run, "HalfCheetah-v5")[1]
-    buffer = state["buffer"] if "buffer" in state else state["learner"]["buffer"]  # mpc / sac checkpoints
+    buffer = state["parts"]["real"]
     next_obs, rew = buffer["next_obs"], buffer["rew"]
     episodes = []
     for number, (start, end) in enumerate(episode_spans(buffer), start=1):

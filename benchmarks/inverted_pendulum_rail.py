@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--last", type=int, default=20, help="episodes listed one by one (the rest are counted)")
     args = parser.parse_args()
     config, state = read_run(args.run, "InvertedPendulum-v5")
-    buffer = state["buffer"]
+    buffer = state["parts"]["real"]
     rows = int(buffer["size"])
     obs = torch.as_tensor(buffer["obs"][:rows], dtype=torch.float32)
     act = torch.as_tensor(buffer["act"][:rows], dtype=torch.float32)
@@ -57,7 +57,7 @@ def main() -> None:
     settings = {key: value for key, value in config["model"].items() if key != "name"}
     task = get_task("InvertedPendulum-v5")
     model = build_model(config["model"]["name"], obs.shape[1], act.shape[1], task=task, **settings)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state["parts"]["model"]["dynamics"])
     with torch.no_grad():
         error = (model.mean(obs, act) - next_obs).abs()
     planned = [e for e in episodes if e["first_step"] >= config["algorithm"].get("random_steps", 0)]

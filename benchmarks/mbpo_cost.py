@@ -1,15 +1,15 @@
 """CPU cost of one MBPO env step (Janner et al. 2019), split into its parts.
 
 Per env step MBPO pays for: the env step and one policy action; G SAC updates on mixed
-minibatches; and, amortised over the ``model_train_freq`` steps between fits, one model fit on
+minibatches; and, amortised over the ``refit_every`` steps between fits, one model fit on
 the real buffer and ``rollout_batch_size`` branched k-step model rollouts. This script builds
 those pieces as ``mbpo`` builds them (the task's preset, the ``pe`` model), fills the real buffer
 with ``--real-steps`` random transitions, times each part and prints one JSON line:
 
     ms_per_env_step = ms_env_and_policy + ms_sac_updates + ms_model_rollouts + ms_model_training
 
-with ``ms_model_rollouts = rollout_s / model_train_freq * 1000`` and likewise for training. A
-cProfile summary of one model fit, one rollout batch and ``model_train_freq`` learning steps (the
+with ``ms_model_rollouts = rollout_s / refit_every * 1000`` and likewise for training. A
+cProfile summary of one model fit, one rollout batch and ``refit_every`` learning steps (the
 work between two fits) goes to stderr.
 
     python benchmarks/mbpo_cost.py --task InvertedPendulum-v5
@@ -34,8 +34,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from algorithms import mbpo, sac  # noqa: E402
-from algorithms.model_rollouts import ModelFitter, branched_rollouts, mixed_batch  # noqa: E402
+from algorithms.loop import add_step, play_episode  # noqa: E402
+from algorithms.model_rollouts import branched_rollouts, mixed_batch  # noqa: E402
 from mbrl_zoo.buffer import ReplayBuffer  # noqa: E402
+from mbrl_zoo.models.environment import EnvironmentModel  # noqa: E402
 from mbrl_zoo.config import resolve  # noqa: E402
 import mbrl_zoo.app  # noqa: E402,F401  (registers every component)
 
@@ -60,31 +62,32 @@ def main() -> None:
     cfg: mbpo.Config = config.algorithm
     spec = config.task_spec()
     env = spec.make_env()
-    obs_dim, act_dim, low, high = sac.env_dims(env)
+    obs_dim, act_dim = spec.dims()
+    low, high = spec.action_bounds()
     torch.manual_seed(args.seed)
-    model = config.make_model(obs_dim, act_dim)
-    agent = sac.SACAgent.from_config(cfg, obs_dim, act_dim, low, high, args.seed)
+    model = EnvironmentModel(config.make_model(obs_dim, act_dim), spec, cfg)
+    agent = sac.SACAgent(obs_dim, act_dim, low, high, hidden=tuple(cfg.hidden), lr=cfg.lr, discount=cfg.discount,
+                         tau=cfg.tau, target_entropy=cfg.target_entropy, seed=args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
     real = ReplayBuffer(obs_dim, act_dim, args.real_steps)
     episode = 0
     while len(real) < args.real_steps:
-        for step in sac.play_episode(env, lambda o: rng.uniform(low, high), episode):
-            sac.add_step(real, step)
+        for step in play_episode(env, lambda o: rng.uniform(low, high), episode):
+            add_step(real, step)
             if len(real) == args.real_steps:
                 break
         episode += 1
     imagined = ReplayBuffer(obs_dim, act_dim, cfg.rollout_batch_size * args.rollout_length)
 
-    refit = ModelFitter(model, cfg)
     start = time.perf_counter()
-    fit_stats = refit(real, generator)
+    fit_stats = model.refit(real, generator)
     fit_s = time.perf_counter() - start
 
     def rollouts() -> int:
         starts = real.sample(cfg.rollout_batch_size, generator).obs
-        batch = branched_rollouts(model, starts, lambda o: agent.policy(o)[0], args.rollout_length,
+        batch = branched_rollouts(model.dynamics, starts, lambda o: agent.policy(o)[0], args.rollout_length,
                                   spec.reward_fn, spec.termination_fn, generator)
         imagined.add_batch(batch)
         return len(batch)
@@ -114,14 +117,14 @@ def main() -> None:
     parts = {
         "ms_env_and_policy": env_ms,
         "ms_sac_updates": cfg.updates_per_step * update_ms,
-        "ms_model_rollouts": rollout_s / cfg.model_train_freq * 1000,
-        "ms_model_training": fit_s / cfg.model_train_freq * 1000,
+        "ms_model_rollouts": rollout_s / cfg.refit_every * 1000,
+        "ms_model_training": fit_s / cfg.refit_every * 1000,
     }
     result = {
         "task": args.task, "threads": args.threads, "model": config.model_name,
         "model_settings": dataclasses.asdict(config.model), "G": cfg.updates_per_step,
         "batch_size": cfg.batch_size, "rollout_batch_size": cfg.rollout_batch_size, "rollout_length": args.rollout_length,
-        "model_train_freq": cfg.model_train_freq, "real_steps": args.real_steps,
+        "refit_every": cfg.refit_every, "real_steps": args.real_steps,
         "ms_per_env_step": sum(parts.values()), **parts,
         "sac_update_ms": update_ms, "fit_s": fit_s, "fit_epochs": fit_stats.get("model_fit_epochs"),
         "rollout_s": rollout_s, "imagined_transitions": made,
@@ -129,9 +132,9 @@ def main() -> None:
 
     profile = cProfile.Profile()
     profile.enable()
-    refit(real, generator)
+    model.refit(real, generator)
     rollouts()
-    for _ in range(cfg.model_train_freq):
+    for _ in range(cfg.refit_every):
         update()
     profile.disable()
     text = io.StringIO()

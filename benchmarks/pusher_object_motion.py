@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("checkpoint")
     parser.add_argument("--first", type=int, default=2, help="random-policy episodes at the start")
     args = parser.parse_args()
-    buffer = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["state"]["buffer"]
+    buffer = torch.load(args.checkpoint, map_location="cpu", weights_only=False)["state"]["parts"]["real"]
     spans, rows = episode_spans(buffer), int(buffer["size"])
     obs = torch.as_tensor(buffer["obs"][:rows], dtype=torch.float64)
     next_obs = torch.as_tensor(buffer["next_obs"][:rows], dtype=torch.float64)

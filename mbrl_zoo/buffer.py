@@ -1,4 +1,4 @@
-"""A fixed-capacity replay buffer of transitions, stored as preallocated torch tensors."""
+"""A bounded replay buffer of transitions, stored as torch tensors that grow up to its capacity."""
 
 from __future__ import annotations
 
@@ -17,28 +17,46 @@ _FIELDS = ("obs", "act", "next_obs", "rew", "terminated", "truncated")
 class ReplayBuffer:
     """Ring buffer of up to ``capacity`` transitions; the oldest are overwritten once full.
 
-    Storage: ``obs``/``next_obs`` (C, O) and ``act`` (C, A) float32, ``rew`` (C,) float32,
-    ``terminated``/``truncated`` (C,) bool.
+    Storage: ``obs``/``next_obs`` (C', O) and ``act`` (C', A) float32, ``rew`` (C',) float32,
+    ``terminated``/``truncated`` (C',) bool, where the allocated rows C' grow (doubling) with the
+    transitions stored, up to ``capacity``: a buffer of a million transitions costs memory only
+    for those it holds.
     """
+
+    INITIAL_ROWS = 1024
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int):
         if capacity < 1:
             raise UserError(f"buffer capacity must be a positive integer, got {capacity!r}.")
         self.obs_dim, self.act_dim, self.capacity = int(obs_dim), int(act_dim), int(capacity)
-        self.obs = torch.zeros(capacity, obs_dim)
-        self.act = torch.zeros(capacity, act_dim)
-        self.next_obs = torch.zeros(capacity, obs_dim)
-        self.rew = torch.zeros(capacity)
-        self.terminated = torch.zeros(capacity, dtype=torch.bool)
-        self.truncated = torch.zeros(capacity, dtype=torch.bool)
+        self._allocate(min(self.capacity, self.INITIAL_ROWS))
         self._next = 0
         self._size = 0
+
+    def _allocate(self, rows: int) -> None:
+        """(Re)allocate storage for ``rows`` transitions, keeping the first ``len(self)`` rows."""
+        shapes = {"obs": (self.obs_dim,), "act": (self.act_dim,), "next_obs": (self.obs_dim,), "rew": (),
+                  "terminated": (), "truncated": ()}
+        for name, shape in shapes.items():
+            dtype = torch.bool if name in ("terminated", "truncated") else torch.float32
+            storage = torch.zeros((rows, *shape), dtype=dtype)
+            if hasattr(self, name):
+                kept = min(self._size, rows)
+                storage[:kept] = getattr(self, name)[:kept]
+            setattr(self, name, storage)
+
+    def _make_room(self, n: int) -> None:
+        """Grow the storage (before it has wrapped) so that ``n`` more rows fit or it reaches capacity."""
+        allocated = self.obs.shape[0]
+        if allocated < self.capacity and self._size + n > allocated:
+            self._allocate(min(self.capacity, max(self._size + n, 2 * allocated)))
 
     def __len__(self) -> int:
         return self._size
 
     def add(self, obs, act, next_obs, rew: float, terminated: bool, truncated: bool = False) -> None:
         """Store one transition (arrays or tensors of shapes (O,), (A,), (O,))."""
+        self._make_room(1)
         i = self._next
         self.obs[i] = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
         self.act[i] = torch.as_tensor(np.asarray(act), dtype=torch.float32)
@@ -56,11 +74,24 @@ class ReplayBuffer:
         if n > self.capacity:
             rows = [r[n - self.capacity :] for r in rows]
             n = self.capacity
+        self._make_room(n)
         index = (self._next + torch.arange(n)) % self.capacity
         for name, values in zip(_FIELDS, rows):
             getattr(self, name)[index] = values.to(getattr(self, name).dtype)
         self._next = (self._next + n) % self.capacity
         self._size = min(self._size + n, self.capacity)
+
+    def resize(self, capacity: int) -> None:
+        """Change the capacity in place, keeping the newest ``min(len, capacity)`` transitions
+        (MBPO's model buffer follows the rollout length this way)."""
+        if capacity < 1:
+            raise UserError(f"buffer capacity must be a positive integer, got {capacity!r}.")
+        if capacity == self.capacity:
+            return
+        newest = self.all()
+        self.capacity, self._size, self._next = int(capacity), 0, 0
+        self._allocate(min(self.capacity, self.INITIAL_ROWS))
+        self.add_batch(newest)
 
     def _gather(self, index: torch.Tensor) -> Batch:
         return Batch(*(getattr(self, f)[index] for f in _FIELDS))
@@ -86,12 +117,16 @@ class ReplayBuffer:
                 **{f: getattr(self, f)[: self._size].clone() for f in _FIELDS}}
 
     def load_state_dict(self, state: dict) -> None:
-        if state["capacity"] != self.capacity or state["obs"].shape[1:] != self.obs.shape[1:]:
+        """Hold exactly the saved transitions, with the saved capacity."""
+        if state["obs"].shape[1:] != self.obs.shape[1:] or state["act"].shape[1:] != self.act.shape[1:]:
             raise UserError(
-                f"buffer state of capacity {state['capacity']} and obs shape {tuple(state['obs'].shape[1:])} "
-                f"does not fit a buffer of capacity {self.capacity} and obs shape {tuple(self.obs.shape[1:])}."
+                f"buffer state of obs shape {tuple(state['obs'].shape[1:])} and action shape "
+                f"{tuple(state['act'].shape[1:])} does not fit a buffer of obs shape {tuple(self.obs.shape[1:])} "
+                f"and action shape {tuple(self.act.shape[1:])}."
             )
         size = state["size"]
+        self.capacity, self._size = int(state["capacity"]), 0
+        self._allocate(max(size, min(self.capacity, self.INITIAL_ROWS)))
         for f in _FIELDS:
             getattr(self, f)[:size] = state[f]
         self._next, self._size = state["next"], size

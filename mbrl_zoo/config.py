@@ -30,6 +30,18 @@ from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Ent
 
 SECTIONS = ("run", "algorithm", "model", "planner")
 
+RENAMED_KEYS = {
+    ("algorithm", "model_train_every"): "refit_every",
+    ("algorithm", "model_train_freq"): "refit_every",
+    ("algorithm", "gamma"): "discount",
+}
+"""Keys of earlier versions and the key that holds the same setting now: one name per idea (the
+refit period of every model-learning algorithm, the discount of every learner and planner)."""
+REMOVED_KEYS = {
+    ("algorithm", "checkpoint_every"): "runs now checkpoint at every episode end, every minute inside long episodes and at the end",
+}
+"""Keys of earlier versions that no setting replaces, with the reason."""
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -164,15 +176,42 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
         chosen[section] = (entry.name, build_dataclass(entry.config_class(), {**base, **values}, section))
     check_compatible(algorithm_entry.name, chosen["model"][0], chosen["planner"][0])
     planner_name = chosen["planner"][0]
-    if planner_name and "differentiable" in PLANNERS.get(planner_name).requires \
+    if planner_name and PLANNERS.get(planner_name).obj.needs_gradients \
             and not TASKS.get(run.task).obj.differentiable_reward:
+        fit = [n for n in PLANNERS.names() if not PLANNERS.get(n).obj.needs_gradients]
         raise UserError(
             f"planner {planner_name!r} cannot work on task {run.task!r}: its reward is piecewise constant in "
-            "the actions (+1 per step while alive), so the return has no useful gradient. "
-            f"Planners that fit: {', '.join(n for n in PLANNERS.names() if 'differentiable' not in PLANNERS.get(n).requires)}."
+            f"the actions (+1 per step while alive), so the return has no useful gradient. Planners that fit: "
+            f"{', '.join(fit)}."
         )
     return RunConfig(pairing_name, run, algorithm_entry.name, algorithm,
                      chosen["model"][0], chosen["model"][1], chosen["planner"][0], chosen["planner"][1])
+
+
+def upgrade(saved: dict[str, Any]) -> dict[str, Any]:
+    """A ``config.json`` dict written by an earlier version, with renamed keys under their names of
+    today (:data:`RENAMED_KEYS`) and removed ones (:data:`REMOVED_KEYS`) dropped."""
+    out = {}
+    for section, values in saved.items():
+        if not isinstance(values, dict):
+            out[section] = values
+            continue
+        out[section] = {}
+        for key, value in values.items():
+            if (section, key) in REMOVED_KEYS:
+                continue
+            out[section][RENAMED_KEYS.get((section, key), key)] = value
+    return out
+
+
+def from_dict(saved: dict[str, Any]) -> RunConfig:
+    """The :class:`RunConfig` of a ``config.json`` dict (:meth:`RunConfig.to_dict`), of this
+    version or an earlier one (:func:`upgrade`): every setting it names, today's defaults for
+    settings added since."""
+    saved = upgrade(saved)
+    overrides = {section: dict(values) for section, values in saved.items()
+                 if section in SECTIONS and isinstance(values, dict)}
+    return resolve(saved["pairing"], overrides)
 
 
 def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
@@ -181,6 +220,11 @@ def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
     hints = typing.get_type_hints(cls)
     checked = {}
     for key, value in values.items():
+        renamed = RENAMED_KEYS.get((section, key))
+        if key not in fields and renamed in fields:
+            raise UserError(f"{section}.{key} is now called {section}.{renamed}; set {section}.{renamed}={value!r}.")
+        if key not in fields and (section, key) in REMOVED_KEYS:
+            raise UserError(f"{section}.{key} is no longer a setting: {REMOVED_KEYS[(section, key)]}.")
         if key not in fields:
             valid = ", ".join(sorted(fields)) or "(none)"
             close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
@@ -265,9 +309,5 @@ def check_buildable(config: RunConfig) -> None:
     if config.model_name is not None:
         model = config.make_model(obs_dim, act_dim)
         validate_model(model)
-        if "ensemble" in ALGORITHMS.get(config.algorithm_name).requires and model.ensemble_size < 2:
-            raise UserError(
-                f"algorithm {config.algorithm_name!r} needs an ensemble, but model {config.model_name!r} has "
-                f"ensemble_size={model.ensemble_size}; use model 'pe' or --set model.ensemble_size=7.")
     if config.planner_name is not None:
         config.make_planner(low, high, getattr(config.algorithm, "horizon", 1))

@@ -37,12 +37,8 @@ TerminationFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tenso
 
 
 def propagation_members(model: DynamicsModel, device: torch.device) -> torch.Tensor:
-    """The members (M,) long that trajectory sampling assigns rows to: the model's ``elites``
-    (all ``ensemble_size`` members for a model without that attribute)."""
-    elites = getattr(model, "elites", None)
-    if elites is None:
-        return torch.arange(int(getattr(model, "ensemble_size", 1)), device=device)
-    return torch.as_tensor(elites, dtype=torch.long, device=device)
+    """The members (M,) long that trajectory sampling assigns rows to: the model's ``elites``."""
+    return torch.as_tensor(model.elites, dtype=torch.long, device=device)
 
 
 def rollout_returns(
@@ -82,7 +78,7 @@ def rollout_returns(
     if int(particles) < 1:
         raise UserError(f"particles must be a positive integer, got {particles!r}.")
     single_path = propagation == "expectation" or (
-        getattr(model, "deterministic", False) and propagation_members(model, actions.device).numel() == 1)
+        model.deterministic and propagation_members(model, actions.device).numel() == 1)
     per_candidate = 1 if single_path else int(particles)
     rows = num * per_candidate
     device = actions.device

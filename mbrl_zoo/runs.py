@@ -250,6 +250,13 @@ def _check_same_config(saved_path: Path, config: dict[str, Any]) -> None:
     import json
 
     saved = json.loads(saved_path.read_text())
+    from mbrl_zoo.registry import PAIRINGS
+
+    if saved.get("pairing") in PAIRINGS:
+        # Read the saved settings as this version would resolve them (renamed keys, new defaults).
+        from mbrl_zoo.config import from_dict
+
+        saved = from_dict(saved).to_dict()
     ignore = {"steps"}
     differ = [
         f"{section}.{key}"

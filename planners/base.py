@@ -23,7 +23,11 @@ class Planner:
     """Base class: holds bounds and horizon; subclasses implement :meth:`plan`.
 
     Constructor: ``Planner(action_low (A,), action_high (A,), horizon, **settings)``.
+    ``needs_gradients``: whether :meth:`plan` differentiates the objective, so that the rollout
+    behind it must keep its graph (and the model and reward be differentiable).
     """
+
+    needs_gradients: bool = False
 
     def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int):
         self.action_low = torch.as_tensor(action_low, dtype=torch.float32)

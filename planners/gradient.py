@@ -3,9 +3,10 @@ differentiable model and reward (as in e.g. Srinivas et al., "Universal Planning
 ICML 2018; Bharadhwaj et al., "Model-Predictive Control via Cross-Entropy and Gradient-Based
 Optimization", L4DC 2020).
 
-Registered with ``requires={"differentiable"}``: pairing it with a model not tagged
-``differentiable`` is refused before any work starts. Build its objective with
-``mbrl_zoo.rollout.make_objective(..., differentiable=True)``.
+It declares ``needs_gradients`` and is registered with ``requires={"differentiable"}``: pairing it
+with a model not tagged ``differentiable``, or with a task whose reward has no useful gradient, is
+refused before any work starts. Build its objective with
+``mbrl_zoo.rollout.make_objective(..., differentiable=True)`` (``MPCPolicy`` does).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class GradientPlanner(Planner):
     NaN/inf returns) are zeroed, and the plan returned is the best finite-return sequence among
     all ``iterations + 1`` evaluations.
     """
+
+    needs_gradients = True
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""Model predictive control around a stateless planner: replanning, warm start, episode reset.
+"""Model predictive control around a stateless planner: replanning, warm start, episode reset,
+and the one acting path of every algorithm that plans (:class:`MPCPolicy`).
 
 Closed loop (the default) replans every ``replan_every`` steps, starting the search from the
 previous plan shifted by the steps executed since, its tail padded with the middle of the action
@@ -8,10 +9,53 @@ when it runs out.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
 import torch
 
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.base import matmuls_in
+from mbrl_zoo.models.environment import EnvironmentModel
+from mbrl_zoo.rollout import ValueFn, make_objective
 from planners.base import Callback, Objective, Planner
+
+
+@dataclass(frozen=True)
+class MPCSettings:
+    """How an algorithm acts by planning (defaults: mbrl-lib's PETS cart-pole settings).
+
+    ``horizon``: planning horizon H. ``particles``: model rollouts per candidate (P).
+    ``propagation``: ``tsinf`` (member fixed per particle), ``ts1`` (member redrawn each step),
+    ``sample`` (random member and noise each step), ``expectation`` (ensemble mean, no noise).
+    ``replan_every``: execute this many planned actions before replanning (1 <= it <= H).
+    ``open_loop``: plan once per horizon and execute the whole plan (no replanning).
+    ``discount``: per-step discount of the planned return (PETS: 1).
+    ``matmul_dtype``: precision of the learned network's matmuls while planning (training stays
+    float32). ``bfloat16`` runs them on CPUs' bf16 matrix units (AMX, AVX512-BF16) for a faster
+    planning call (``benchmarks/plan_speed.py --matmul-dtype bfloat16``); inputs, states and
+    returns stay float32. On CPUs without such units bf16 is slower: keep float32 there.
+    """
+
+    horizon: int = 15
+    particles: int = 20
+    propagation: Literal["tsinf", "ts1", "sample", "expectation"] = "tsinf"
+    replan_every: int = 1
+    open_loop: bool = False
+    discount: float = 1.0
+    matmul_dtype: Literal["float32", "bfloat16"] = "float32"
+
+    def __post_init__(self):
+        for name in ("horizon", "particles", "replan_every"):
+            if getattr(self, name) < 1:
+                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
+        if self.replan_every > self.horizon:
+            raise UserError(f"algorithm.replan_every={self.replan_every} must not exceed algorithm.horizon="
+                            f"{self.horizon}: a plan holds only that many actions.")
+        if not 0.0 < self.discount <= 1.0:
+            raise UserError(f"algorithm.discount must lie in (0, 1], got {self.discount!r}.")
 
 
 class MPC:
@@ -65,3 +109,59 @@ class MPC:
         action = self.plan[self.steps_since_plan].clone()
         self.steps_since_plan += 1
         return action
+
+    def state_dict(self) -> dict:
+        return {"plan": self.plan, "steps_since_plan": self.steps_since_plan}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.plan, self.steps_since_plan = state["plan"], state["steps_since_plan"]
+
+
+class MPCPolicy:
+    """Act by planning through a model: ``policy(obs (O,)) -> action (A,)``, both numpy.
+
+    Each call scores candidate action sequences from ``obs`` by :func:`mbrl_zoo.rollout.make_objective`
+    (``settings.particles`` rollouts per candidate through ``model.dynamics`` under
+    ``settings.propagation``, rewards and terminations from ``model``, plus
+    ``discount^H value_fn(s_H)`` when ``value_fn`` is set) and lets the :class:`MPC` controller plan
+    (warm-started) when due. The planner's own ``needs_gradients`` decides whether the rollout keeps
+    its graph. The network's matmuls run in ``settings.matmul_dtype`` while planning. Randomness (particles' members, model noise, the planner's samples) comes from
+    ``generator``. Call :meth:`reset` at every episode start. ``plan_s`` and ``calls`` count the
+    time spent and actions returned since the last reset.
+    """
+
+    def __init__(self, planner: Planner, model: EnvironmentModel, settings: MPCSettings,
+                 generator: torch.Generator, value_fn: ValueFn | None = None):
+        self.controller = MPC(planner, settings.replan_every, settings.open_loop)
+        self.model, self.settings, self.generator, self.value_fn = model, settings, generator, value_fn
+        self.plan_s, self.calls = 0.0, 0
+
+    def reset(self) -> None:
+        """Start a new episode: forget the plan and the timing counters."""
+        self.controller.reset()
+        self.plan_s, self.calls = 0.0, 0
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        dynamics = self.model.dynamics
+        s = self.settings
+        objective = make_objective(dynamics, obs, self.model.reward_fn, self.model.termination_fn,
+                                   particles=s.particles, propagation=s.propagation, generator=self.generator,
+                                   value_fn=self.value_fn, discount=s.discount,
+                                   differentiable=self.controller.planner.needs_gradients)
+        with matmuls_in(dynamics, getattr(torch, s.matmul_dtype)):
+            action = self.controller.act(objective, self.generator)
+        self.plan_s += time.perf_counter() - start
+        self.calls += 1
+        return action.numpy()
+
+    @property
+    def ms_per_call(self) -> float:
+        """Mean milliseconds per action since the last :meth:`reset`."""
+        return 1000 * self.plan_s / max(self.calls, 1)
+
+    def state_dict(self) -> dict:
+        return self.controller.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.controller.load_state_dict(state)

@@ -43,6 +43,12 @@ class DynamicsModel(nn.Module):
         by default). Planners spread particles over ``elites`` and pass them as ``member``."""
         return torch.arange(self.ensemble_size)
 
+    @property
+    def trainable(self) -> bool:
+        """Whether fitting can change the model: False for a model with nothing to learn (the
+        simulator oracle), whose fits are skipped."""
+        return any(p.requires_grad for p in self.parameters())
+
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """Training loss on ``batch`` (tensors (B, ...), or (E, B, ...) with one bootstrap batch per
         member): a scalar to minimise and a dict of floats to log."""
@@ -79,11 +85,6 @@ def matmuls_in(model: DynamicsModel, dtype: torch.dtype) -> AbstractContextManag
     return net.matmuls_in(dtype)
 
 
-def elites_of(model: DynamicsModel) -> torch.Tensor:
-    """``model.elites`` (K,) long, or all members for a model without that attribute."""
-    return torch.as_tensor(getattr(model, "elites", torch.arange(model.ensemble_size)), dtype=torch.long)
-
-
 def check_prediction(model: DynamicsModel, name: str, out: torch.Tensor, rows: int,
                      members: int | None = None) -> torch.Tensor:
     """Raise a clear UserError when ``model.name`` returned a shape other than (rows, obs_dim),
@@ -104,12 +105,15 @@ def check_prediction(model: DynamicsModel, name: str, out: torch.Tensor, rows: i
 def validate_model(model: DynamicsModel, rows: int = 4, generator: torch.Generator | None = None) -> None:
     """Run one tiny random batch through the contract (``predict``, ``mean``, ``sample`` with and
     without ``member``, ``loss``) and raise a UserError naming the first method that breaks it."""
+    if not isinstance(model, DynamicsModel):
+        raise UserError(f"model {type(model).__name__} must subclass mbrl_zoo.models.base.DynamicsModel "
+                        "(the contract every planner and algorithm relies on).")
     for attribute in ("obs_dim", "act_dim", "ensemble_size"):
         if not isinstance(getattr(model, attribute, None), int):
             raise UserError(f"model {type(model).__name__} must have an int attribute {attribute!r}.")
     obs = torch.randn(rows, model.obs_dim, generator=generator)
     act = torch.rand(rows, model.act_dim, generator=generator) * 2 - 1
-    elites = elites_of(model)
+    elites = torch.as_tensor(model.elites, dtype=torch.long)
     member = elites[torch.arange(rows) % elites.numel()]
     with torch.no_grad():
         mean, var = model.predict(obs, act)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mbrl_zoo.models.base import DynamicsModel, elites_of
+from mbrl_zoo.models.base import DynamicsModel
 from mbrl_zoo.types import Batch
 
 
@@ -115,7 +115,7 @@ def kstep_error(model: DynamicsModel, data: OpenLoopData, members: Sequence[int]
     """
     truth, act = data.obs, data.act
     obs = truth[:, 0]
-    elites = elites_of(model)
+    elites = model.elites
     member = elites[torch.arange(obs.shape[0]) % elites.numel()]
     errors = []
     for k in range(data.horizon):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.models.base import DynamicsModel, check_prediction, elites_of
+from mbrl_zoo.models.base import DynamicsModel, check_prediction
 from mbrl_zoo.models.diagnostics import normalized_mse
 from mbrl_zoo.types import Batch
 
@@ -153,10 +153,10 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     scores, _, _ = evaluate(model, holdout if held else take(train, torch.arange(min(n_train, EVAL_CHUNK))))
-    elites = torch.argsort(scores)[: elites_of(model).numel()]
+    elites = torch.argsort(scores)[: model.elites.numel()]
     if hasattr(model, "set_elites"):
         model.set_elites(elites.sort().values)
-    return FitStats(history, best_epoch, elites_of(model).tolist(), scores.tolist(), optimizer,
+    return FitStats(history, best_epoch, model.elites.tolist(), scores.tolist(), optimizer,
                     time.perf_counter() - start)
 
 

@@ -175,3 +175,33 @@ class Routing:
     def ungroup_rows(self, y: torch.Tensor) -> torch.Tensor:
         """(G, W, ...) -> (B, ...) in the original row order."""
         return y.flatten(0, 1).index_select(0, self.position)
+
+
+class StackedMLP(nn.Module):
+    """E independent ReLU MLPs evaluated together, one batched matmul per layer.
+
+    Input (E, B, I) -> output (E, B, O). Weights are initialised from ``generator`` with
+    PyTorch's default ``nn.Linear`` range U(-1/sqrt(fan_in), 1/sqrt(fan_in)), so that an agent
+    built from a seed is the same on every run.
+    """
+
+    def __init__(self, members: int, in_dim: int, out_dim: int, hidden: tuple[int, ...],
+                 generator: torch.Generator):
+        super().__init__()
+        dims = (in_dim, *hidden, out_dim)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(dims[:-1], dims[1:]):
+            bound = 1.0 / math.sqrt(fan_in)
+            weight = torch.empty(members, fan_in, fan_out).uniform_(-bound, bound, generator=generator)
+            bias = torch.empty(members, 1, fan_out).uniform_(-bound, bound, generator=generator)
+            self.weights.append(nn.Parameter(weight))
+            self.biases.append(nn.Parameter(bias))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(bias, x, weight)
+            if i < last:
+                x = torch.relu(x)
+        return x

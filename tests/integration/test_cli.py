@@ -95,8 +95,9 @@ class _no_raise:
 
 @pytest.mark.parametrize("pairing", ["pets", "sac"])
 def test_a_run_stops_at_its_step_budget_inside_an_episode(tmp_path, capsys, monkeypatch, pairing):
-    """``--steps 45`` with 30-step episodes: 45 env steps, the second episode cut after 15 steps
-    and its last transition stored as truncated (a time limit), for MPC as for SAC's loop."""
+    """``--steps 45`` with 30-step episodes: 45 env steps, the second episode cut after 15 steps and
+    marked ``cut`` in metrics.csv; its last transition is stored as it happened (no time limit: a
+    longer budget goes on with that episode), for MPC as for SAC's loop."""
     import torch
 
     _episode_length_30(monkeypatch)
@@ -107,11 +108,11 @@ def test_a_run_stops_at_its_step_budget_inside_an_episode(tmp_path, capsys, monk
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (summary["env_steps"], summary["episodes"]) == (45, 2)
     with open(tmp_path / pairing / "metrics.csv") as f:
-        assert [int(r["episode_steps"]) for r in csv.DictReader(f)] == [30, 15]
-    saved = torch.load(tmp_path / pairing / "checkpoint.pt", weights_only=False)
-    buffer = saved["state"]["buffer"] if pairing == "pets" else saved["state"]["learner"]["buffer"]
+        rows = list(csv.DictReader(f))
+    assert [int(r["episode_steps"]) for r in rows] == [30, 15] and [r["cut"] for r in rows] == ["", "1.0"]
+    buffer = torch.load(tmp_path / pairing / "checkpoint.pt", weights_only=False)["state"]["parts"]["real"]
     ends = (buffer["truncated"] | buffer["terminated"])[:45].nonzero().squeeze(1).tolist()
-    assert ends == [29, 44]
+    assert ends == [29]
 
 
 def test_run_writes_folder_and_is_deterministic(tmp_path, capsys, monkeypatch):
@@ -209,9 +210,10 @@ def test_inverted_pendulum_rail_diagnostic_reads_a_run(tmp_path, capsys, monkeyp
     rail.main()
     out = json.loads(capsys.readouterr().out)
     with open(folder / "metrics.csv") as f:
-        lengths = [int(r["episode_steps"]) for r in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    lengths = [int(r["episode_steps"]) for r in rows if not r.get("cut")]  # whole episodes
     assert [e["steps"] for e in out["last_episodes"]] == lengths
-    assert out["env_steps"] == sum(lengths)
+    assert out["env_steps"] == sum(int(r["episode_steps"]) for r in rows)
     planned = [e for e in out["last_episodes"] if e["first_step"] >= 40]
     assert out["planned_episodes"] == len(planned)
     assert out["failed_at_rail"] + out["failed_elsewhere"] + out["episodes_of_1000"] == len(planned)
@@ -297,8 +299,9 @@ def test_halfcheetah_posture_diagnostic_reads_a_run(tmp_path, capsys, monkeypatc
     out = json.loads(capsys.readouterr().out)
     with open(folder / "metrics.csv") as f:
         logged = list(csv.DictReader(f))
-    assert [e["steps"] for e in out["episodes"]] == [int(r["episode_steps"]) for r in logged] == [1000, 500]
-    assert [e["return"] for e in out["episodes"]] == [round(float(r["return"]), 1) for r in logged]
+    assert [int(r["episode_steps"]) for r in logged] == [1000, 500] and logged[-1]["cut"] == "1.0"
+    assert [e["steps"] for e in out["episodes"]] == [1000]  # the episode the budget cut is still going
+    assert [e["return"] for e in out["episodes"]] == [round(float(logged[0]["return"]), 1)]
     # The indices it reads are the torso's pitch (the rooty joint) and forward velocity.
     from mbrl_zoo.tasks import get_task
 

@@ -1,7 +1,7 @@
 """The Dyna family end to end: each pairing (sac, dyna, mbpo, mbmf, mve, steve) and each model
 inside Dyna and MBPO runs a few hundred env steps through ``resolve`` + ``Run`` into a tmp folder
-and writes metrics; MBPO and STEVE refuse a single model; interrupted MBPO, MB-MF and STEVE runs
-resume to the same metrics."""
+and writes metrics; MBPO and STEVE run with a single model too; runs killed in the middle of an
+episode resume to the same metrics, and a run extended with more steps equals a fresh run."""
 
 import csv
 import dataclasses
@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 
 import algorithms.dyna  # noqa: F401  (registers dyna)
+import algorithms.loop
 import algorithms.mbmf  # noqa: F401  (registers mbmf)
 import algorithms.mbpo
 import algorithms.mve  # noqa: F401  (registers mve)
@@ -21,19 +22,19 @@ from mbrl_zoo.runs import Run
 
 
 TASK = "InvertedPendulum-v5"
-SMALL_SAC = {"hidden": [32, 32], "batch_size": 32, "eval_every": 100, "checkpoint_every": 100}
+SMALL_SAC = {"hidden": [32, 32], "batch_size": 32, "eval_every": 100}
 SMALL_FIT = {"fit_epochs": 2, "fit_batch_size": 64}
 SMALL_MODEL = {"hidden": 32, "layers": 2}
 SETTINGS = {
     "sac": {"random_steps": 50},
-    "dyna": {"random_steps": 50, "updates_per_step": 2, "model_train_every": 60, "rollouts_per_step": 16,
+    "dyna": {"random_steps": 50, "updates_per_step": 2, "refit_every": 60, "rollouts_per_step": 16,
              "rollout_length": 2, **SMALL_FIT},
-    "mbpo": {"random_steps": 50, "updates_per_step": 2, "epoch_length": 60, "model_train_freq": 60,
+    "mbpo": {"random_steps": 50, "updates_per_step": 2, "epoch_length": 60, "refit_every": 60,
              "rollout_batch_size": 200, "rollout_schedule": [0, 2, 1, 3], **SMALL_FIT},
     "mbmf": {"random_steps": 30, "mpc_steps": 90, "refit_every": 60, "horizon": 4, "dagger_iterations": 1,
              "dagger_steps": 40, "bc_epochs": 2, "critic_warmup_updates": 10, **SMALL_FIT},
-    "mve": {"random_steps": 50, "horizon": 2, "model_train_every": 60, **SMALL_FIT},
-    "steve": {"random_steps": 50, "horizon": 2, "model_train_every": 60, **SMALL_FIT},
+    "mve": {"random_steps": 50, "horizon": 2, "refit_every": 60, **SMALL_FIT},
+    "steve": {"random_steps": 50, "horizon": 2, "refit_every": 60, **SMALL_FIT},
 }
 
 
@@ -109,11 +110,10 @@ def test_steve_pairing_logs_its_effective_horizon(tmp_path):
 
 
 @pytest.mark.parametrize("pairing", ["mbpo", "steve"])
-def test_ensemble_pairings_refuse_a_single_model_with_the_reason(tmp_path, pairing):
-    with pytest.raises(UserError, match=f"{pairing} needs an ensemble.*ensemble_size=1"):
-        train(tmp_path, pairing, model=small("gaussian"))
-    with pytest.raises(UserError, match="ensemble"):
-        resolve(pairing, {"run": {"task": TASK}, "model": {"name": "oracle"}})
+def test_ensemble_pairings_run_with_a_single_model(tmp_path, pairing):
+    """An ensemble of one: MBPO draws every imagined step from it; STEVE's mix then weighs the
+    horizons by the two critics' disagreement alone."""
+    check_rows(train(tmp_path, pairing, model=small("gaussian")), 200, "q_loss", "model_loss")
 
 
 class Interrupted(Exception):
@@ -121,30 +121,52 @@ class Interrupted(Exception):
 
 
 class InterruptedRun(Run):
-    """A run that stops (as if killed) when it logs episode ``stop_at``."""
+    """A run that stops (as if killed) when it reaches env step ``stop_at``, inside an episode."""
 
-    stop_at = 25
+    stop_at = 137
 
-    def log_episode(self, *args, **kwargs):
-        if len(self.rows) == self.stop_at:
+    def advance(self, env_step, **postfix):
+        if env_step == self.stop_at:
             raise Interrupted
-        super().log_episode(*args, **kwargs)
+        super().advance(env_step, **postfix)
+
+
+TIMINGS = {"episode_s", "wall_s", "model_fit_s", "plan_ms_per_step"}
+
+
+def without_timings(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMINGS} for r in rows]
 
 
 @pytest.mark.parametrize("pairing, model", [
+    ("sac", None),
+    ("dyna", small("gaussian")),
     ("mbpo", small("pe", ensemble_size=2, num_elites=1)),
     ("mbmf", small("deterministic")),
+    ("mve", small("deterministic")),
     ("steve", small("pe", ensemble_size=2, num_elites=2)),
 ])
-def test_an_interrupted_run_resumes_to_the_same_metrics(tmp_path, pairing, model):
+def test_a_run_killed_inside_an_episode_resumes_to_the_same_metrics(tmp_path, monkeypatch, pairing, model):
     planner = {"population_size": 50} if pairing == "mbmf" else None
     whole = train(tmp_path / "whole", pairing, steps=220, model=model, planner=planner)
+    monkeypatch.setattr(algorithms.loop, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint at every step
     with pytest.raises(Interrupted):
         train(tmp_path / "split", pairing, steps=220, model=model, planner=planner, run_class=InterruptedRun)
     split = train(tmp_path / "split", pairing, steps=220, model=model, planner=planner, resume=True)
-    timings = {"episode_s", "wall_s", "model_fit_s"}
-    assert [{k: v for k, v in r.items() if k not in timings} for r in split] == \
-           [{k: v for k, v in r.items() if k not in timings} for r in whole]
+    assert without_timings(split) == without_timings(whole)
+
+
+@pytest.mark.parametrize("pairing, model", [("sac", None), ("mbpo", small("pe", ensemble_size=2, num_elites=1))])
+def test_a_run_extended_with_more_steps_equals_a_fresh_run(tmp_path, pairing, model):
+    """A run whose budget ends inside an episode marks that episode ``cut``; resumed to 220 steps
+    it goes on with that episode, as a 220-step run does."""
+    fresh = train(tmp_path / "fresh", pairing, steps=220, model=model)
+    ends = [int(r["env_step"]) for r in fresh]
+    cut = next(a + 2 for a, b in zip(ends, ends[1:]) if a > 100 and b - a > 4)
+    short = train(tmp_path / "extended", pairing, steps=cut, model=model)
+    assert short[-1]["cut"] == "1.0" and all(r.get("cut") in (None, "") for r in short[:-1])
+    extended = train(tmp_path / "extended", pairing, steps=220, model=model, resume=True)
+    assert without_timings(extended) == without_timings(fresh)
 
 
 def test_the_mbpo_pairing_applies_the_task_preset_under_user_overrides():

@@ -1,17 +1,23 @@
 """Every registered model x planner pairing runs a few MPC steps on every registered task, through
-the same config path as ``mbrl-zoo run`` (tiny networks and populations: this checks that the
-pieces fit together, not that they learn); a pairing the registry refuses is refused with its
-reason."""
+the same config path as ``mbrl-zoo run`` and the one acting path every planning algorithm uses
+(tiny networks and populations: this checks that the pieces fit together, not that they learn);
+a pairing the registry refuses is refused with its reason. Then every algorithm that plans or
+learns a model runs two env steps with every model (and planner), or refuses the pairing before
+any folder exists."""
+
+import csv
 
 import numpy as np
 import pytest
 import torch
 
+import mbrl_zoo
+import mbrl_zoo.app  # noqa: F401  (registers every component)
 from mbrl_zoo.config import resolve
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.models.environment import EnvironmentModel
 from mbrl_zoo.registry import MODELS, PLANNERS, TASKS
-from mbrl_zoo.rollout import make_objective
-from planners import MPC
+from planners import MPCPolicy
 
 
 PLANNER_SETTINGS = {
@@ -61,15 +67,12 @@ def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
             except UserError as exc:  # the oracle on a task whose observation is not the full state
                 assert model_name == "oracle" and spec.state_from_obs is None and "state_from_obs" in str(exc)
                 continue
-            mpc = MPC(config.make_planner(low, high, config.algorithm.horizon))
-            differentiable = "differentiable" in PLANNERS.get(planner_name).requires
-            generator = torch.Generator().manual_seed(0)
+            policy = MPCPolicy(config.make_planner(low, high, config.algorithm.horizon),
+                               EnvironmentModel(model, spec, config.algorithm), config.algorithm,
+                               torch.Generator().manual_seed(0))
             obs, _ = env.reset(seed=0)
             for _ in range(2):
-                objective = make_objective(model, obs, reward_fn=spec.reward_fn, termination_fn=spec.termination_fn,
-                                           particles=2, propagation=config.algorithm.propagation,
-                                           generator=generator, differentiable=differentiable)
-                action = mpc.act(objective, generator).numpy()
+                action = policy(obs)
                 assert action.shape == env.action_space.shape, (model_name, planner_name)
                 assert np.all(np.isfinite(action)) and np.all(action >= low - 1e-6) \
                     and np.all(action <= high + 1e-6), (model_name, planner_name, action)
@@ -79,3 +82,47 @@ def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
     # cannot differentiate are refused.
     assert refused and all("occupancy" in MODELS.get(m).tags
                            or (p == "gradient" and "differentiable" not in MODELS.get(m).tags) for m, p in refused)
+
+
+ALGORITHM_SETTINGS = {
+    "mpc": {"random_steps": 1, "refit_every": 1, "fit_epochs": 1, "horizon": 3, "particles": 2},
+    "mbmf": {"random_steps": 1, "mpc_steps": 2, "refit_every": 1, "fit_epochs": 1, "horizon": 3, "particles": 2,
+             "dagger_iterations": 0, "hidden": [8], "batch_size": 2, "critic_warmup_updates": 1},
+    "dyna": {"random_steps": 1, "refit_every": 1, "fit_epochs": 1, "rollouts_per_step": 4, "hidden": [8],
+             "batch_size": 2},
+    "mbpo": {"random_steps": 1, "refit_every": 1, "fit_epochs": 1, "rollout_batch_size": 4, "hidden": [8],
+             "batch_size": 2, "updates_per_step": 1},
+    "mve": {"random_steps": 1, "refit_every": 1, "fit_epochs": 1, "hidden": [8], "batch_size": 2},
+    "steve": {"random_steps": 1, "refit_every": 1, "fit_epochs": 1, "hidden": [8], "batch_size": 2},
+}
+PAIRING_OF = {"mpc": "pets", "mbmf": "mbmf", "dyna": "dyna", "mbpo": "mbpo", "mve": "mve", "steve": "steve"}
+
+
+def _cases():
+    """Every algorithm with every model and every planner; those beyond each algorithm's own
+    planner with every model, and every planner with the deterministic model, are marked slow."""
+    for algorithm, pairing in PAIRING_OF.items():
+        planners = PLANNERS.names() if algorithm in ("mpc", "mbmf") else [None]
+        for model in SHIPPED_MODELS:
+            for planner in planners:
+                quick = planner in (None, "cem") or model == "deterministic"
+                yield pytest.param(algorithm, pairing, model, planner, marks=() if quick else pytest.mark.slow)
+
+
+@pytest.mark.parametrize("algorithm, pairing, model, planner", list(_cases()))
+def test_every_model_and_planner_trains_two_steps_under_every_model_based_algorithm(
+        tmp_path, algorithm, pairing, model, planner):
+    overrides = {"algorithm": dict(ALGORITHM_SETTINGS[algorithm]),
+                 "model": {**_model_settings(model), **({"hidden": 8} if "learned" in MODELS.get(model).tags else {})}}
+    if planner is not None:
+        overrides["planner"] = {"name": planner, **PLANNER_SETTINGS[planner]}
+    out = tmp_path / "run"
+    try:
+        mbrl_zoo.train(pairing, "cartpole-swingup", steps=2, out=out, overrides=overrides, quiet=True)
+    except UserError as exc:
+        assert not out.exists(), "a refused pairing leaves no folder"
+        assert "occupancy" in MODELS.get(model).tags or (planner == "gradient" and "differentiable" not in
+                                                         MODELS.get(model).tags), str(exc)
+        return
+    with open(out / "metrics.csv") as f:
+        assert int(list(csv.DictReader(f))[-1]["env_step"]) == 2

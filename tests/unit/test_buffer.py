@@ -85,3 +85,40 @@ def test_episode_spans_split_at_ends_and_leave_out_an_unfinished_episode():
         buffer.add([i], [0.0], [i], 0.0, True)
     with pytest.raises(UserError, match="wrapped around"):
         episode_spans(buffer.state_dict())
+
+
+def test_storage_grows_with_the_transitions_held_and_sampling_ignores_it():
+    """A buffer allocates rows as it fills (doubling up to capacity); what it holds, samples and
+    saves is that of a buffer allocated whole."""
+    big = ReplayBuffer(2, 1, 100_000)
+    assert big.obs.shape[0] == ReplayBuffer.INITIAL_ROWS
+    for i in range(3000):
+        big.add([i, -i], [0.5], [i + 1, -i], float(i), i % 7 == 0)
+    assert big.obs.shape[0] == 4096 and len(big) == 3000
+    assert big.all().rew.tolist() == [float(i) for i in range(3000)]
+    whole = ReplayBuffer(2, 1, 3000)
+    whole.load_state_dict(big.state_dict())
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    assert torch.equal(big.sample(64, g1).obs, whole.sample(64, g2).obs)
+
+
+def test_resize_keeps_the_newest_transitions_in_order():
+    buffer = ReplayBuffer(1, 1, 10)
+    for i in range(13):
+        buffer.add([i], [0], [i + 1], float(i), False)
+    buffer.resize(4)
+    assert buffer.capacity == 4 and buffer.all().rew.tolist() == [9.0, 10.0, 11.0, 12.0]
+    buffer.resize(20)
+    buffer.add([13], [0], [14], 13.0, False)
+    assert buffer.all().rew.tolist() == [9.0, 10.0, 11.0, 12.0, 13.0]
+
+
+def test_load_state_dict_takes_the_saved_capacity():
+    saved = ReplayBuffer(1, 1, 5)
+    for i in range(7):
+        saved.add([i], [0], [i + 1], float(i), False)
+    restored = ReplayBuffer(1, 1, 1)
+    restored.load_state_dict(saved.state_dict())
+    assert restored.capacity == 5 and restored.all().rew.tolist() == saved.all().rew.tolist()
+    with pytest.raises(UserError, match="obs shape"):
+        ReplayBuffer(2, 1, 5).load_state_dict(saved.state_dict())

@@ -4,6 +4,7 @@ from typing import Literal
 
 import pytest
 
+from planners.base import Planner
 from mbrl_zoo.config import coerce, load_yaml, merge, parse_set, resolve
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Pairing, register_pairing
@@ -23,7 +24,7 @@ class TinyModel:
         pass
 
 
-class TinyPlanner:
+class TinyPlanner(Planner):
     def __init__(self, action_low, action_high, horizon: int, population_size: int = 100,
                  temperature: float | None = None):
         pass

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from algorithms.model_rollouts import (branched_rollouts, mixed_batch, model_buffer_capacity,
-                                       model_is_trainable, reward_and_termination, rollout_length)
-from algorithms.sac import resized
+                                       rollout_length)
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import DynamicsModel
@@ -95,8 +94,9 @@ def test_model_buffer_retains_exactly_the_last_epochs():
                                torch.zeros(4, dtype=torch.bool), torch.zeros(4, dtype=torch.bool)))
     assert len(buffer) == capacity == 8
     assert sorted(set(buffer.all().rew.tolist())) == [4.0, 5.0]
-    grown = resized(buffer, model_buffer_capacity(4, 2, 10, 5, 1))
-    assert grown.capacity == 16 and grown.all().rew.tolist() == buffer.all().rew.tolist()
+    before = buffer.all().rew.tolist()
+    buffer.resize(model_buffer_capacity(4, 2, 10, 5, 1))
+    assert buffer.capacity == 16 and buffer.all().rew.tolist() == before
 
 
 def test_mixed_batch_holds_the_real_ratio():
@@ -110,21 +110,3 @@ def test_mixed_batch_holds_the_real_ratio():
     assert len(batch) == 256 and batch.rew.sum() == int(256 * 0.05)
     assert mixed_batch(real, imagined, 10, 1.0).rew.sum() == 10
     assert mixed_batch(real, imagined, 10, 0.0).rew.sum() == 0
-
-
-def test_reward_and_termination_come_from_the_task_else_the_models_reward_head():
-    task = TaskSpec(name="t", env_id="Pendulum-v1", reward_fn=reward_is_obs, termination_fn=past_three)
-    model = Counter()
-    model.reward_fn = lambda o, a, n: torch.zeros(o.shape[0])
-    assert reward_and_termination(model, task) == (reward_is_obs, past_three)
-    no_reward = TaskSpec(name="t", env_id="Pendulum-v1", reward_fn=None, termination_fn=past_three)
-    assert reward_and_termination(model, no_reward) == (model.reward_fn, past_three)
-    with pytest.raises(UserError, match="no reward_fn"):
-        reward_and_termination(Counter(), no_reward)
-
-
-def test_models_without_parameters_are_not_fitted():
-    assert not model_is_trainable(Counter())
-    learned = Counter()
-    learned.weight = torch.nn.Parameter(torch.zeros(1))
-    assert model_is_trainable(learned)

@@ -71,7 +71,7 @@ class Shift:
 
 
 def agent(seed: int = 0) -> SACAgent:
-    return SACAgent(1, 1, -np.ones(1), np.ones(1), hidden=(16, 16), gamma=GAMMA, seed=seed)
+    return SACAgent(1, 1, -np.ones(1), np.ones(1), hidden=(16, 16), discount=GAMMA, seed=seed)
 
 
 def reward(obs, act, next_obs):
@@ -112,7 +112,7 @@ def test_horizon_zero_candidate_is_sacs_own_target():
     learner, batch = agent(), transitions()
     state = learner.generator.get_state()
     imagined = imagine(Shift(), learner, batch.next_obs, 2, None, reward, never)
-    t_0 = candidate_targets(batch.rew, batch.terminated, imagined, learner.gamma, learner.alpha)[0].min(0).values
+    t_0 = candidate_targets(batch.rew, batch.terminated, imagined, learner.discount, learner.alpha)[0].min(0).values
     learner.generator.set_state(state)  # the same policy draw at s'
     torch.testing.assert_close(t_0, learner.soft_td_target(batch))
 
