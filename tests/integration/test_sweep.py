@@ -33,8 +33,10 @@ def test_sweep_writes_every_cell_a_summary_and_curves_and_resumes(tmp_path, caps
         with open(cell / "metrics.csv") as f:
             metrics = list(csv.DictReader(f))
         assert int(row["episodes"]) == len(metrics) and int(row["env_steps"]) == int(metrics[-1]["env_step"]) == 60
-        # Episodes that ended within the random warm-up (algorithm.random_steps=20) do not count.
-        returns = [float(m["return"]) for m in metrics if int(m["env_step"]) > 20]
+        # Episodes that ended within the random warm-up (algorithm.random_steps=20) or were cut by
+        # the step budget (cut == 1, where metrics.csv has the column) do not count.
+        returns = [float(m["return"]) for m in metrics
+                   if int(m["env_step"]) > 20 and float(m.get("cut") or 0) != 1]
         assert float(row["best_return"]) == max(returns)
         assert float(row["final_return"]) == pytest.approx(sum(returns[-5:]) / len(returns[-5:]))
     assert (tmp_path / "s" / "curves.png").read_bytes()[:4] == b"\x89PNG"
