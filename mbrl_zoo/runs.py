@@ -41,15 +41,17 @@ def final_info(info: dict[str, Any]) -> dict[str, float]:
 class Run:
     """The results folder of one run, with its progress bar.
 
-    ``total_steps`` sizes the progress bar; ``quiet`` silences it. A folder that already holds a
-    run is refused unless ``resume`` (continue it) or ``overwrite`` (replace its run files).
+    ``total_steps`` sizes the progress bar; ``quiet`` silences it; ``label`` names the run on it
+    (default: the folder's name). A folder that already holds a run is refused unless ``resume``
+    (continue it) or ``overwrite`` (replace its run files).
     """
 
-    RUN_FILES = ("config.json", "metrics.csv", "checkpoint.pt", "learning_curve.png")
+    RUN_FILES = ("config.json", "metrics.csv", "checkpoint.pt", "learning_curve.png", "machine.json")
 
     def __init__(self, out_dir: str | Path, config: dict[str, Any], total_steps: int,
-                 quiet: bool = False, resume: bool = False, overwrite: bool = False):
+                 quiet: bool = False, resume: bool = False, overwrite: bool = False, label: str | None = None):
         self.out_dir = Path(out_dir)
+        self.label = label or self.out_dir.name
         self.config = config
         self.total_steps = int(total_steps)
         self.quiet = quiet
@@ -88,7 +90,7 @@ class Run:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=self.total_steps, unit="step", dynamic_ncols=True,
-                             desc=self.out_dir.name, initial=self.rows[-1]["env_step"] if self.rows else 0)
+                             desc=self.label, initial=self.rows[-1]["env_step"] if self.rows else 0)
         return self._bar
 
     def advance(self, env_step: int, **postfix: float) -> None:

@@ -70,16 +70,20 @@ def _where(exc: BaseException, path: Path | None) -> str:
 
 def train(pairing: str, task: str | None = None, *, steps: int | None = None, seed: int | None = None,
           out: str | Path | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None,
-          resume: bool = False, overwrite: bool = False, quiet: bool = False) -> Path:
+          resume: bool = False, overwrite: bool = False, quiet: bool = False, label: str | None = None) -> Path:
     """Train ``pairing`` on ``task`` and return its results folder.
 
     ``overrides`` maps sections to settings, e.g. ``{"planner": {"population_size": 200}}``; the
-    run folder defaults to ``results/PAIRING/TASK/seedS``. Bad input raises :class:`UserError`
-    before any folder exists. ``mbrl-zoo run`` is this function.
+    run folder defaults to ``results/PAIRING/TASK/seedS``; ``label`` names the run on its progress
+    bar (default ``PAIRING TASK seedS``). Bad input raises :class:`UserError` before any folder
+    exists. A session that logs episodes records its machine in the folder's ``machine.json``
+    (:func:`mbrl_zoo.results.machine`). ``mbrl-zoo run`` is this function.
     """
     from mbrl_zoo.config import check_buildable, merge, resolve
+    from mbrl_zoo.io import atomic_write_json
     from mbrl_zoo.registry import ALGORITHMS
-    from mbrl_zoo.runs import Run
+    from mbrl_zoo.results import MACHINE_FILE, machine
+    from mbrl_zoo.runs import Run, read_metrics
 
     if resume and overwrite:
         raise UserError("--resume continues the run in the results folder and --overwrite replaces it; pass one of them.")
@@ -87,9 +91,13 @@ def train(pairing: str, task: str | None = None, *, steps: int | None = None, se
     config = resolve(pairing, merge({k: dict(v) for k, v in (overrides or {}).items()}, {"run": flags}))
     check_buildable(config)
     out = Path(out) if out else Path("results") / config.pairing / config.run.task / f"seed{config.run.seed}"
-    run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=quiet, resume=resume, overwrite=overwrite)
+    run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=quiet, resume=resume, overwrite=overwrite,
+              label=label or f"{config.pairing} {config.run.task} seed{config.run.seed}")
+    logged = len(read_metrics(out))
     try:
         ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
     finally:
         run.close()
+        if len(run.rows) > logged or not (out / MACHINE_FILE).exists():
+            atomic_write_json(out / MACHINE_FILE, machine())
     return out

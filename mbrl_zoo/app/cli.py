@@ -3,9 +3,11 @@
     mbrl-zoo list [tasks|models|planners|algorithms|pairings]
     mbrl-zoo config PAIRING [--task T] [--set SECTION.KEY=VALUE ...] [--config FILE.yaml]
     mbrl-zoo run PAIRING --task T --seed S [--steps N] [--out DIR] [--set ...] [--resume | --overwrite] [--quiet]
-    mbrl-zoo sweep --pairings P ... --tasks T ... [--seeds S ...] [--steps N] [--set ...] [--out DIR]
-                   [--workers K | --ray [ADDRESS]]
+    mbrl-zoo sweep --pairings P ... --tasks T ... [--seeds S ...] [--steps N] [--set ...]
+                   [--grid SECTION.KEY=V1,V2,... ...] [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
+    mbrl-zoo sweep --spec FILE.yaml [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
     mbrl-zoo compare RUN_DIR ... [--at STEP ...] [--column COLUMN] [--window K] [--out DIR]
+    mbrl-zoo report DIR ... [--threshold TASK=VALUE ...] [--window K] [--out FILE.md]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
 
 Bad input (unknown names, bad keys or values, incompatible pairings, unknown env ids) prints one
@@ -78,30 +80,45 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace a finished or interrupted run in --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    sweep = sub.add_parser("sweep", help="run a grid of pairings x tasks x seeds; summary table and curves")
-    sweep.add_argument("--pairings", nargs="+", required=True, metavar="PAIRING")
-    sweep.add_argument("--tasks", nargs="+", required=True, metavar="TASK")
-    sweep.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="SEED")
+    sweep = sub.add_parser("sweep", help="run a grid of pairings x tasks x settings x seeds; summary table and curves")
+    sweep.add_argument("--spec", metavar="FILE.yaml",
+                       help="a study's YAML spec (pairings, tasks, seeds, steps, grid, set); writes beside it")
+    sweep.add_argument("--pairings", nargs="+", metavar="PAIRING")
+    sweep.add_argument("--tasks", nargs="+", metavar="TASK")
+    sweep.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="default 0 1 2")
     sweep.add_argument("--steps", type=int, help="environment steps per run (default: each pairing's)")
     sweep.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override a setting in every cell (repeatable)")
+    sweep.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
+                       help="sweep a setting over these values too (repeatable: the product of all grids)")
     sweep.add_argument("--config", metavar="FILE.yaml", help="YAML overrides for every cell")
-    sweep.add_argument("--out", default="results/sweep", help="sweep folder (default results/sweep)")
+    sweep.add_argument("--out", help="sweep folder (default: the spec's folder, else results/sweep)")
     where = sweep.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=1, help="local processes running cells in parallel")
     where.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                        help="run cells as Ray tasks: on this machine, or on the cluster at ADDRESS")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
+    sweep.add_argument("--threads", type=int,
+                       help="torch threads per cell (default: 1 with --workers or --ray, else torch's own)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars and no line per finished cell")
 
     compare = sub.add_parser("compare", help="runs side by side: curves and returns at equal env steps")
     compare.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (config.json + metrics.csv), or folders holding them")
     compare.add_argument("--at", nargs="+", type=int, default=[], metavar="STEP",
-                         help="env steps at which to tabulate each run's return")
+                         help="env steps at which to tabulate each run's return too (the final return always is)")
     compare.add_argument("--column", default="return", help="metrics.csv column to compare (default return)")
     compare.add_argument("--window", type=int, default=5,
-                         help="episodes averaged, the last ones ending at or before each --at step (default 5)")
+                         help="episodes averaged: the last scored ones for the final return, the last ones "
+                              "ending at or before each --at step (default 5)")
     compare.add_argument("--out", default="results/compare",
                          help="folder for comparison.csv and curves.png (default results/compare)")
+
+    report = sub.add_parser("report", help="a Markdown table of a sweep: final return, steps to a threshold, time")
+    report.add_argument("runs", nargs="+", metavar="DIR",
+                        help="a sweep folder or summary.csv, run folders, or folders holding them")
+    report.add_argument("--threshold", action="append", default=[], metavar="TASK=VALUE",
+                        help="report the env steps each run took to reach this return on TASK (repeatable)")
+    report.add_argument("--window", type=int, default=5, help="scored episodes averaged into the final return")
+    report.add_argument("--out", metavar="FILE.md", help="also write the table to this file")
 
     check = sub.add_parser("check-tasks", help="compare each task's reward/termination with its env")
     check.add_argument("--task", action="append", default=[], help="only this task (repeatable)")
@@ -172,42 +189,76 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def run_summary(out: Path) -> dict:
-    """The one JSON line ``mbrl-zoo run`` prints: folder, episodes, env steps, last return, time."""
+    """The one JSON line ``mbrl-zoo run`` prints: folder, episodes, env steps, the return of the
+    last episode the step budget did not cut short (None if none), and the time."""
     from mbrl_zoo.runs import read_metrics
 
     rows = read_metrics(out)
     last = rows[-1] if rows else None
+    whole = [r for r in rows if r.get("cut") != 1]
     return {"out": str(out), "episodes": len(rows), "env_steps": last["env_step"] if last else 0,
-            "last_return": last["return"] if last else None, "wall_s": round(last["wall_s"], 1) if last else 0.0}
+            "last_return": whole[-1]["return"] if whole else None,
+            "wall_s": round(last["wall_s"], 1) if last else 0.0}
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from mbrl_zoo.app.sweep import DEFAULT_SEEDS, SUMMARY_COLUMNS, grid, load_spec, parse_grid, run_sweep
     from mbrl_zoo.config import load_yaml, merge, parse_set
-    from mbrl_zoo.app.sweep import SUMMARY_COLUMNS, grid, run_sweep
 
-    base = merge(*([load_yaml(args.config)] if args.config else []), parse_set(args.set))
-    cells = grid(args.pairings, args.tasks, args.seeds)
-    rows = run_sweep(cells, base, args.steps, args.out, plugins=args.plugin, workers=args.workers,
-                     ray_address=args.ray, quiet=args.quiet)
-    print("  ".join(SUMMARY_COLUMNS))
+    if args.spec:
+        given = [flag for flag, value in (("--pairings", args.pairings), ("--tasks", args.tasks),
+                                          ("--seeds", args.seeds), ("--steps", args.steps), ("--set", args.set),
+                                          ("--grid", args.grid), ("--config", args.config)) if value]
+        if given:
+            raise UserError(f"--spec {args.spec} states the sweep, so {', '.join(given)} cannot be given beside it; "
+                            "edit the spec (or drop --spec).")
+        spec = load_spec(args.spec)
+        base, steps, settings = spec.set, spec.steps, spec.grid
+        cells = grid(spec.pairings, spec.tasks, spec.seeds, settings)
+        out = args.out or str(Path(args.spec).parent)
+    else:
+        if not args.pairings or not args.tasks:
+            raise UserError("sweep needs --pairings and --tasks (or --spec FILE.yaml).")
+        base = merge(*([load_yaml(args.config)] if args.config else []), parse_set(args.set))
+        steps, settings = args.steps, parse_grid(args.grid)
+        cells = grid(args.pairings, args.tasks, args.seeds or list(DEFAULT_SEEDS), settings)
+        out = args.out or "results/sweep"
+    rows = run_sweep(cells, base, steps, out, plugins=args.plugin, workers=args.workers,
+                     ray_address=args.ray, quiet=args.quiet, threads=args.threads)
+    columns = [*SUMMARY_COLUMNS[:2], *settings, *SUMMARY_COLUMNS[2:]]
+    print("  ".join(columns))
     for row in rows:
-        print("  ".join(f"{row[c]:.1f}" if isinstance(row[c], float) else str(row[c]) for c in SUMMARY_COLUMNS))
-    print(f"summary: {args.out}/summary.csv, curves: {args.out}/curves.png")
+        print("  ".join(f"{row[c]:.1f}" if isinstance(row[c], float) else "-" if row[c] is None else str(row[c])
+                        for c in columns))
+    print(f"summary: {out}/summary.csv, curves: {out}/curves.png")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from mbrl_zoo.app.compare import compare
+    from mbrl_zoo.app.compare import compare, format_table
 
-    table = compare(args.runs, args.out, args.at, args.column, args.window)
-    shown = table.astype(object).where(table.notna(), "-")
-    print(shown.to_string(index=False, formatters={c: _one_decimal for c in shown.columns}))
-    print(f"table: {args.out}/comparison.csv, curves: {args.out}/curves.png")
+    table, across = compare(args.runs, args.out, args.at, args.column, args.window)
+    print(format_table(table))
+    if across is not None:
+        print("\nacross tasks (final returns normalised per task between the lowest and highest run):")
+        print(format_table(across, decimals=2))
+    written = f", aggregate: {args.out}/aggregate.csv" if across is not None else ""
+    print(f"table: {args.out}/comparison.csv{written}, curves: {args.out}/curves.png")
     return 0
 
 
-def _one_decimal(value) -> str:
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
+def cmd_report(args: argparse.Namespace) -> int:
+    from mbrl_zoo.app.report import parse_thresholds, report
+    from mbrl_zoo.io import atomic_write_text
+
+    text = report(args.runs, parse_thresholds(args.threshold), args.window)
+    if args.out:
+        if Path(args.out).is_dir():
+            raise UserError(f"--out {args.out!r} is a folder; give a file name for the Markdown table "
+                            "(e.g. report.md).")
+        atomic_write_text(args.out, text)
+    print(text, end="")
+    return 0
 
 
 def cmd_check_tasks(args: argparse.Namespace) -> int:
@@ -226,7 +277,7 @@ def cmd_check_tasks(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "sweep": cmd_sweep, "compare": cmd_compare,
-            "check-tasks": cmd_check_tasks}
+            "report": cmd_report, "check-tasks": cmd_check_tasks}
 
 
 def entry_point() -> None:

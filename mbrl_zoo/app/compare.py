@@ -1,121 +1,47 @@
-"""Runs side by side: one curve figure and a table of returns at equal environment steps.
+"""Runs side by side: one curve figure and a table of returns, with confidence intervals over seeds.
 
 ``mbrl-zoo compare results/pets/HalfCheetah-v5 results/sac/HalfCheetah-v5 --at 10000 100000``
-reads each run folder's ``config.json`` and ``metrics.csv`` (finished or still running) and writes
-``OUT/comparison.csv`` and ``OUT/curves.png``. Runs are grouped by task and pairing; where runs of
-one pairing on one task differ in other settings, those settings join the group's label (e.g.
-``pets algorithm.matmul_dtype=bfloat16``), so variants of a pairing stay apart; a setting missing
-from some of those runs' ``config.json`` (older runs) does not count. Sweeps draw their
-``curves.png`` with the same function.
+reads each run folder's ``config.json`` and ``metrics.csv`` (finished or still running; see
+:mod:`mbrl_zoo.results`) and writes ``OUT/comparison.csv`` and ``OUT/curves.png``. Runs are
+grouped by task and label: the pairing plus the settings that set runs of that pairing on that
+task apart (e.g. ``pets planner.population_size=100`` in a sweep over that setting).
+
+The table has a row per run and a row per group (``seed`` = ``mean``) holding the mean over its
+seeds and a 95% percentile bootstrap interval of that mean (Agarwal et al. 2021), for each run's
+final return (the mean of its last ``window`` scored episodes, :func:`mbrl_zoo.results.final_return`)
+and, for each ``--at`` step, the return it had then. Runs spanning several tasks also get
+``OUT/aggregate.csv``: per label, the interquartile mean of per-task normalised final returns with
+a stratified bootstrap interval (:func:`mbrl_zoo.results.aggregate`). Sweeps draw their
+``curves.png`` with :func:`plot_runs`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.io import atomic_write, atomic_write_text
+from mbrl_zoo.results import RunRecord, aggregate, final_return, group_stats, groups, load_runs, not_cut
+from mbrl_zoo.stats import bootstrap_ci
 
-IGNORED_SETTINGS = frozenset({"pairing", "run.task", "run.seed", "run.steps"})
-"""Settings that never split runs into groups: the grouping keys, the seed and the step budget."""
+__all__ = ["compare", "comparison_table", "load_runs", "plot_runs", "returns_at", "format_table", "rounded"]
 
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run folder: its task, seed, group label and ``metrics`` (one row per episode)."""
-
-    folder: Path
-    task: str
-    pairing: str
-    seed: int
-    settings: dict[str, Any]
-    metrics: Any  # pandas.DataFrame with at least env_step and return
-    label: str = ""
-
-
-def load_runs(folders: Sequence[str | Path]) -> list[RunRecord]:
-    """Read every run folder (:func:`run_folders` of ``folders``) and label each run ``pairing``
-    plus the settings that set it apart from other runs of its pairing on its task. Refuses
-    (:class:`UserError`) a path holding no run, the same run twice, and two runs of one group and
-    seed."""
-    import pandas as pd
-
-    if not folders:
-        raise UserError("compare needs at least one run folder (a folder holding config.json and metrics.csv).")
-    runs, seen = [], set()
-    for folder in run_folders(folders):
-        if folder.resolve() in seen:
-            raise UserError(f"run folder {str(folder)!r} is given twice.")
-        seen.add(folder.resolve())
-        config = json.loads((folder / "config.json").read_text())
-        settings = dict(_flatten(config))
-        try:
-            metrics = pd.read_csv(folder / "metrics.csv")
-        except pd.errors.EmptyDataError:
-            metrics = pd.DataFrame({"env_step": [], "episode": [], "return": []})
-        runs.append(RunRecord(folder, settings["run.task"], settings["pairing"], int(settings["run.seed"]),
-                              settings, metrics))
-    labelled = [RunRecord(**{**vars(run), "label": _label(run, runs)}) for run in runs]
-    keys: dict[tuple[str, str, int], Path] = {}
-    for run in labelled:
-        key = (run.task, run.label, run.seed)
-        if key in keys:
-            raise UserError(f"{str(keys[key])!r} and {str(run.folder)!r} are both {run.label!r} on {run.task} with "
-                            f"seed {run.seed} and the same settings; compare them in separate calls.")
-        keys[key] = run.folder
-    return labelled
-
-
-def run_folders(paths: Sequence[str | Path]) -> list[Path]:
-    """``paths`` with each folder that is not itself a run folder (``config.json`` and
-    ``metrics.csv``) replaced by the run folders below it, in sorted order (e.g. a sweep's folder,
-    or ``results/pets/HalfCheetah-v5`` for all its seeds). Refuses a path with none."""
-    found = []
-    for path in map(Path, paths):
-        if _is_run(path):
-            found.append(path)
-            continue
-        below = sorted(p.parent for p in path.rglob("metrics.csv") if _is_run(p.parent)) if path.is_dir() else []
-        if not below:
-            raise UserError(f"{str(path)!r} is not a run folder (config.json and metrics.csv, as mbrl-zoo run writes) "
-                            "and holds none.")
-        found += below
-    return found
-
-
-def _is_run(folder: Path) -> bool:
-    return (folder / "config.json").is_file() and (folder / "metrics.csv").is_file()
-
-
-def _flatten(config: dict[str, Any], prefix: str = ""):
-    for key, value in config.items():
-        if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", tuple(value) if isinstance(value, list) else value
-
-
-def _label(run: RunRecord, runs: list[RunRecord]) -> str:
-    peers = [r for r in runs if r.task == run.task and r.pairing == run.pairing]
-    # A setting absent from some config.json (written before the setting existed) is not compared.
-    keys = sorted(set.intersection(*(set(r.settings) for r in peers)) - IGNORED_SETTINGS)
-    differ = [k for k in keys if len({repr(r.settings[k]) for r in peers}) > 1]
-    return " ".join([run.pairing] + [f"{k}={run.settings[k]}" for k in differ])
+SIGNIFICANT = 6
+"""Significant digits kept in written tables: enough for any return, none of the float noise."""
 
 
 def returns_at(run: RunRecord, step: int, column: str = "return", window: int = 5) -> float | None:
     """Mean ``column`` over the last ``window`` episodes that ended at or before env step ``step``
-    (fewer if fewer ended), or None when the run has not reached ``step`` or no episode ended by then."""
+    (fewer if fewer ended; episodes cut by the step budget left out), or None when the run has not
+    reached ``step`` or no episode ended by then."""
     _require_column(run, column)
     metrics = run.metrics
     if not len(metrics) or int(metrics["env_step"].iloc[-1]) < step:
         return None
+    metrics = not_cut(metrics)
     values = metrics.loc[metrics["env_step"] <= step, column].dropna().to_numpy(dtype=float)[-window:]
     return float(values.mean()) if len(values) else None
 
@@ -126,39 +52,82 @@ def _require_column(run: RunRecord, column: str) -> None:
                         f"{', '.join(run.metrics.columns)}.")
 
 
-def comparison_table(runs: Sequence[RunRecord], at: Sequence[int], column: str = "return", window: int = 5):
+def comparison_table(runs: Sequence[RunRecord], at: Sequence[int] = (), column: str = "return", window: int = 5):
     """A row per run (``seed`` its seed), each group's runs followed by the group's row (``seed`` =
-    ``mean``: the mean over the seeds that reached the step, ``seeds_at_<s>`` of them): task,
-    label, episodes, env steps and ``<column>@<s>`` = :func:`returns_at` for each ``s`` in ``at``."""
+    ``mean``). Columns: task, label, seed, episodes, env steps; ``final_<column>`` (the run's final
+    value, :func:`mbrl_zoo.results.final_return`) and, for each ``s`` in ``at``, ``<column>@<s>``
+    (:func:`returns_at`). On a group's row each of those is the mean over the seeds that have it,
+    with ``..._low`` / ``..._high``, the 95% bootstrap interval of that mean, and the number of
+    those seeds (``seeds``, ``seeds_at_<s>``)."""
     import pandas as pd
 
     if any(s < 1 for s in at) or window < 1:
         raise UserError(f"--at steps must be >= 1 and --window >= 1; got {list(at)} and {window}.")
     for run in runs:
         _require_column(run, column)
+    final = f"final_{column}"
+    measures = [(final, "seeds")] + [(f"{column}@{s}", f"seeds_at_{s}") for s in at]
     rows = []
-    for task, label in sorted({(r.task, r.label) for r in runs}):
+    for task, label in groups(runs):
         group = sorted((r for r in runs if r.task == task and r.label == label), key=lambda r: r.seed)
-        values = {s: [returns_at(run, s, column, window) for run in group] for s in at}
+        values = {final: [final_return(run.metrics, run.settings, window, column) for run in group]}
+        values.update({f"{column}@{s}": [returns_at(run, s, column, window) for run in group] for s in at})
         for i, run in enumerate(group):
             rows.append({"task": task, "label": label, "seed": str(run.seed), "episodes": len(run.metrics),
                          "env_steps": int(run.metrics["env_step"].iloc[-1]) if len(run.metrics) else 0,
-                         **{f"{column}@{s}": values[s][i] for s in at}})
+                         **{name: values[name][i] for name, _ in measures}})
         mean = {"task": task, "label": label, "seed": "mean", "episodes": None, "env_steps": None}
-        for s in at:
-            reached = [v for v in values[s] if v is not None]
-            mean[f"{column}@{s}"] = sum(reached) / len(reached) if reached else None
-            mean[f"seeds_at_{s}"] = len(reached)
+        for name, count in measures:
+            stats = group_stats(values[name])
+            mean.update({name: stats["mean"], f"{name}_low": stats["ci_low"], f"{name}_high": stats["ci_high"],
+                         count: stats["n"]})
         rows.append(mean)
-    table = pd.DataFrame(rows, columns=["task", "label", "seed", "episodes", "env_steps",
-                                        *(f"{column}@{s}" for s in at), *(f"seeds_at_{s}" for s in at)])
-    return table.astype({c: "Int64" for c in ["episodes", "env_steps", *(f"seeds_at_{s}" for s in at)]})
+    columns = ["task", "label", "seed", "episodes", "env_steps"]
+    for name, count in measures:
+        columns += [name, f"{name}_low", f"{name}_high", count]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.astype({c: "Int64" for c in ["episodes", "env_steps", *(count for _, count in measures)]})
+
+
+def rounded(table):
+    """``table`` with every float rounded to :data:`SIGNIFICANT` significant digits (so
+    ``15.100000000000001`` is written ``15.1``), for the tables written to disk."""
+    out = table.copy()
+    for name in out.columns:
+        if out[name].dtype.kind == "f":
+            out[name] = [float(f"{v:.{SIGNIFICANT}g}") if np.isfinite(v) else v for v in out[name]]
+    return out
+
+
+def format_table(table, decimals: int = 1) -> str:
+    """``table`` (:func:`comparison_table`'s, or :func:`mbrl_zoo.results.aggregate`'s) as text:
+    floats to ``decimals`` places, ``-`` where empty, and each interval beside its value
+    (``12.3 [10.1, 14.0]``) instead of in columns of its own."""
+    def number(value) -> str:
+        return f"{value:.{decimals}f}"
+
+    shown = table.drop(columns=[c for c in table.columns if c.endswith(("_low", "_high"))]).astype(object)
+    for name in shown.columns:
+        if f"{name}_low" in table.columns:
+            shown[name] = [v if _missing(v) or _missing(lo) else f"{number(v)} [{number(lo)}, {number(hi)}]"
+                           for v, lo, hi in zip(table[name], table[f"{name}_low"], table[f"{name}_high"])]
+    shown = shown.where(table[shown.columns].notna(), "-")
+    return shown.to_string(index=False, formatters={
+        c: (lambda v: number(v) if isinstance(v, float) else str(v)) for c in shown.columns})
+
+
+def _missing(value) -> bool:
+    """True for None, NaN and pandas' NA."""
+    import pandas as pd
+
+    return bool(pd.isna(value))
 
 
 def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return", points: int = 100) -> None:
-    """``path`` (PNG): a panel per task; every run's ``column`` against env steps as a thin line in its
-    group's colour, and the group's mean over seeds (each run interpolated onto a common grid, up
-    to the step all of the group's runs reached) as a thick line."""
+    """``path`` (PNG): a panel per task; every run's ``column`` against env steps as a thin line in
+    its group's colour (episodes cut by the step budget left out), the group's mean over seeds as
+    a thick line and the 95% bootstrap interval of that mean shaded (each run interpolated onto a
+    common grid, up to the step all of the group's runs reached)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -168,11 +137,11 @@ def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return
     fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.2), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, task in zip(axes[0], tasks):
-        labels = sorted({r.label for r in runs if r.task == task})
+        labels = [label for t, label in groups(runs) if t == task]
         for i, label in enumerate(labels):
-            group = [r for r in runs if r.task == task and r.label == label and len(r.metrics.dropna(subset=[column]))]
+            group = [r for r in runs if r.task == task and r.label == label]
+            curves = [c for c in (not_cut(r.metrics).dropna(subset=[column]) for r in group) if len(c)]
             colour = colours[i % len(colours)]
-            curves = [r.metrics.dropna(subset=[column]) for r in group]
             for curve in curves:
                 ax.plot(curve["env_step"], curve[column], color=colour, alpha=0.35, linewidth=0.8)
             if not curves:
@@ -180,9 +149,12 @@ def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return
             end = min(int(c["env_step"].iloc[-1]) for c in curves)
             start = max(int(c["env_step"].iloc[0]) for c in curves)
             steps = np.linspace(start, end, points) if end > start else np.array([end])
-            mean = np.mean([np.interp(steps, c["env_step"], c[column]) for c in curves], axis=0)
-            ax.plot(steps, mean, color=colour, linewidth=2, label=f"{label} ({len(curves)} seeds)")
-        ax.set_title(task)
+            values = np.array([np.interp(steps, c["env_step"], c[column]) for c in curves])  # (seeds, points)
+            ax.plot(steps, values.mean(axis=0), color=colour, linewidth=2, label=f"{label} ({len(curves)} seeds)")
+            if len(curves) > 1:
+                low, high = bootstrap_ci(values)
+                ax.fill_between(steps, low, high, color=colour, alpha=0.2, linewidth=0)
+        ax.set_title(f"{task}: mean over seeds, 95% bootstrap CI shaded", fontsize=10)
         ax.set_xlabel("environment steps")
         ax.set_ylabel("episode return" if column == "return" else column)
         ax.grid(alpha=0.3)
@@ -192,15 +164,28 @@ def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return
     plt.close(fig)
 
 
+def final_returns(runs: Sequence[RunRecord], column: str = "return", window: int = 5):
+    """A DataFrame with a row per run: task, label, seed, ``final_return`` (of ``column``)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"task": r.task, "label": r.label, "seed": r.seed,
+                          "final_return": final_return(r.metrics, r.settings, window, column)} for r in runs],
+                        columns=["task", "label", "seed", "final_return"]).astype({"final_return": float})
+
+
 def compare(folders: Sequence[str | Path], out: str | Path, at: Sequence[int] = (), column: str = "return",
             window: int = 5):
-    """Load the runs, then write ``out/comparison.csv`` and ``out/curves.png``; returns the table.
-    Every input is checked before anything is written."""
+    """Load the runs, then write ``out/comparison.csv``, ``out/curves.png`` and, for runs on more
+    than one task, ``out/aggregate.csv``; returns ``(table, aggregate or None)``. Every input is
+    checked before anything is written."""
     runs = load_runs(folders)
     table = comparison_table(runs, at, column, window)
+    across = aggregate(final_returns(runs, column, window)) if len({r.task for r in runs}) > 1 else None
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} is a file; give a folder for comparison.csv and curves.png.")
-    atomic_write_text(out / "comparison.csv", table.to_csv(index=False))
+    atomic_write_text(out / "comparison.csv", rounded(table).to_csv(index=False))
+    if across is not None:
+        atomic_write_text(out / "aggregate.csv", rounded(across).to_csv(index=False))
     plot_runs(runs, out / "curves.png", column)
-    return table
+    return table, across

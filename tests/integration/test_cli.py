@@ -123,7 +123,8 @@ def test_run_writes_folder_and_is_deterministic(tmp_path, capsys, monkeypatch):
     assert summary["env_steps"] == 60 and summary["episodes"] == 2
     folder = tmp_path / "a"
     assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "config.json", "learning_curve.png",
-                                                      "metrics.csv"]
+                                                      "machine.json", "metrics.csv"]
+    assert json.loads((folder / "machine.json").read_text())["threads"] >= 1
     config = json.loads((folder / "config.json").read_text())
     assert config["planner"]["population_size"] == 20 and config["model"]["name"] == "pe"
     assert _rows(folder) == _rows(tmp_path / "b")

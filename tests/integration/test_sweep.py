@@ -8,6 +8,7 @@ import importlib.util
 import pytest
 
 from mbrl_zoo.app.cli import main
+from mbrl_zoo.results import read_machine
 
 TINY = ["--steps", "60", "--quiet", "--set", "algorithm.random_steps=20", "--set", "algorithm.horizon=4",
         "--set", "algorithm.fit_epochs=2", "--set", "planner.population_size=16", "--set", "model.hidden=16"]
@@ -32,7 +33,10 @@ def test_sweep_writes_every_cell_a_summary_and_curves_and_resumes(tmp_path, caps
         with open(cell / "metrics.csv") as f:
             metrics = list(csv.DictReader(f))
         assert int(row["episodes"]) == len(metrics) and int(row["env_steps"]) == int(metrics[-1]["env_step"]) == 60
-        returns = [float(m["return"]) for m in metrics]
+        # Episodes that ended within the random warm-up (algorithm.random_steps=20) or were cut by
+        # the step budget (cut == 1, where metrics.csv has the column) do not count.
+        returns = [float(m["return"]) for m in metrics
+                   if int(m["env_step"]) > 20 and float(m.get("cut") or 0) != 1]
         assert float(row["best_return"]) == max(returns)
         assert float(row["final_return"]) == pytest.approx(sum(returns[-5:]) / len(returns[-5:]))
     assert (tmp_path / "s" / "curves.png").read_bytes()[:4] == b"\x89PNG"
@@ -57,6 +61,9 @@ def test_worker_processes_give_the_same_numbers(tmp_path):
     assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "1",
                  "--out", str(tmp_path / "b"), "--workers", "2", *TINY]) == 0
     assert _summary(tmp_path / "a") == _summary(tmp_path / "b")
+    # Each worker process runs its cell on one torch thread, and says so in the cell's machine.json.
+    for seed in (0, 1):
+        assert read_machine(tmp_path / "b" / "rs-mpc" / "cartpole-balance" / f"seed{seed}")["threads"] == 1
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -82,3 +89,80 @@ def test_ray_gives_the_same_numbers(tmp_path):
     assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "1",
                  "--out", str(tmp_path / "b"), "--ray", *TINY]) == 0
     assert _summary(tmp_path / "a") == _summary(tmp_path / "b")
+
+
+GRID_SETTINGS = {"algorithm.random_steps": 20, "algorithm.horizon": 4, "algorithm.fit_epochs": 2, "model.hidden": 16}
+
+
+def _spec(path, sizes):
+    lines = ["pairings: [rs-mpc]", "tasks: [cartpole-balance]", "seeds: [0]", "steps: 40",
+             f"grid:\n  planner.population_size: {list(sizes)}",
+             "set:\n" + "\n".join(f"  {k}: {v}" for k, v in GRID_SETTINGS.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_grid_and_spec_sweeps_agree_and_a_spec_sweep_resumes_skipping_finished_cells(tmp_path, capsys):
+    fixed = [f"--set={k}={v}" for k, v in GRID_SETTINGS.items()]
+    assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "--steps", "40",
+                 "--grid", "planner.population_size=8,16", *fixed, "--out", str(tmp_path / "flags")]) == 0
+    for size in (8, 16):
+        assert (tmp_path / "flags" / "rs-mpc" / "cartpole-balance" / f"planner.population_size={size}" / "seed0"
+                / "metrics.csv").is_file()
+    rows = _summary(tmp_path / "flags")
+    assert [r["planner.population_size"] for r in rows] == ["8", "16"]
+    assert list(rows[0])[:4] == ["pairing", "task", "planner.population_size", "seed"]
+    err = capsys.readouterr().err
+    assert "[1/2] rs-mpc cartpole-balance planner.population_size=8 seed0: final return" in err
+    assert "[2/2] rs-mpc cartpole-balance planner.population_size=16 seed0: final return" in err
+
+    # The study's spec, first with one value: the sweep writes beside the spec.
+    spec = _spec(tmp_path / "study" / "study.yaml", [8])
+    assert main(["sweep", "--spec", str(spec), "--quiet"]) == 0
+    first = tmp_path / "study" / "rs-mpc" / "cartpole-balance" / "planner.population_size=8" / "seed0" / "metrics.csv"
+    before = first.read_text()
+    capsys.readouterr()
+    # Then with both: the finished cell is skipped and the summary is the one the flags gave.
+    _spec(spec, [8, 16])
+    assert main(["sweep", "--spec", str(spec)]) == 0
+    assert first.read_text() == before
+    err = capsys.readouterr().err
+    assert "[1/2] rs-mpc cartpole-balance planner.population_size=8 seed0: already finished" in err
+    assert "2 cells (1 already finished) in" in err
+    assert _summary(tmp_path / "study") == rows
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--grid", "planner.popsize=8,16"], "unknown key planner.popsize"),
+    (["--grid", "planner.population_size=8,lots"], "planner.population_size='lots' has the wrong type"),
+    (["--grid", "run.seed=1,2"], "the sweep sets run.seed from --seeds"),
+    (["--grid", "planner.population_size"], "is not of the form SECTION.KEY=V1,V2"),
+    (["--grid", "population_size=8"], "is not SECTION.KEY with a section among"),
+    (["--grid", "planner.population_size=8,8"], "names 8 more than once"),
+    (["--grid", "planner.population_size=8,8.0"], "resolve to the same settings"),
+    (["--grid", "planner.population_size=8,16", "--set", "planner.population_size=4"],
+     "given both as a fixed value"),
+])
+def test_bad_grids_exit_2_before_writing_anything(argv, message, tmp_path, capsys):
+    assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--steps", "10", *argv,
+                 "--out", str(tmp_path / "s")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("text, extra, message", [
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\n", ["--seeds", "1"], "--seeds cannot be given beside it"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nseed: [1]\n", [], "unknown key 'seed'; valid keys: pairings"),
+    ("pairings: [rs-mpc]\n", [], "needs tasks"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\ngrid:\n  planner.population_size: 8\n", [],
+     "needs a non-empty list of values"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nset:\n  planner.popsize: 8\n", [], "unknown key planner.popsize"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nsteps: many\n", [], "steps must be a whole number"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nset:\n  run.seed: 3\n", [], "give it as the spec's seeds"),
+])
+def test_bad_specs_exit_2_before_writing_anything(text, extra, message, tmp_path, capsys):
+    (tmp_path / "study.yaml").write_text(text)
+    assert main(["sweep", "--spec", str(tmp_path / "study.yaml"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["study.yaml"]

@@ -96,3 +96,43 @@ def test_cli_writes_the_table_and_curves_and_exits_2_on_bad_input_writing_nothin
     (tmp_path / "a-file").write_text("x")
     assert main(["compare", str(a), "--out", str(tmp_path / "a-file")]) == 2
     assert "is a file" in capsys.readouterr().err and (tmp_path / "a-file").read_text() == "x"
+
+
+def test_without_at_the_table_gives_final_returns_and_an_interval_per_group(tmp_path, capsys):
+    a = make_run(tmp_path / "p0", "pets", 0, [10.0, 20.0, 30.0])
+    b = make_run(tmp_path / "p1", "pets", 1, [30.0, 40.0])
+    table = comparison_table(load_runs([a, b]))
+    assert list(table["final_return"][:2]) == [20.0, 35.0] and pd.isna(table["final_return_low"][0])
+    mean = table.iloc[2]
+    assert (mean["seed"], mean["final_return"], mean["seeds"]) == ("mean", 27.5, 2)
+    # Two seeds: resampled means are 20, 27.5 and 35, so the 95% interval spans the two.
+    assert (mean["final_return_low"], mean["final_return_high"]) == (20.0, 35.0)
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "out")]) == 0
+    assert "27.5 [20.0, 35.0]" in capsys.readouterr().out
+
+
+def test_written_tables_carry_no_float_noise(tmp_path):
+    # (0.1 + 0.2) / 2 is 0.15000000000000002 in floating point.
+    a = make_run(tmp_path / "a", "pets", 0, [0.1, 0.2])
+    assert main(["compare", str(a), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "comparison.csv").read_text()
+    assert ",0.15," in text and "0.15000000000000002" not in text
+
+
+def test_budget_cut_episodes_leave_final_returns_and_curves(tmp_path):
+    a = make_run(tmp_path / "a", "pets", 0, [10.0, 20.0, 2.0])
+    metrics = pd.read_csv(a / "metrics.csv").assign(cut=[0, None, 1])
+    metrics.to_csv(a / "metrics.csv", index=False)
+    [run] = load_runs([a])
+    assert comparison_table([run], at=[300])[["final_return", "return@300"]].iloc[0].tolist() == [15.0, 15.0]
+
+
+def test_runs_on_several_tasks_get_an_across_task_aggregate(tmp_path, capsys):
+    runs = [make_run(tmp_path / f"{p}{t}", p, 0, [r], task=task)
+            for p, rs in (("pets", (1.0, 100.0)), ("sac", (3.0, 300.0)))
+            for t, (task, r) in enumerate(zip(("cartpole-balance", "Pendulum-v1"), rs))]
+    assert main(["compare", *map(str, runs), "--out", str(tmp_path / "out")]) == 0
+    aggregate = pd.read_csv(tmp_path / "out" / "aggregate.csv").set_index("label")
+    assert aggregate.loc["pets", "iqm"] == 0.0 and aggregate.loc["sac", "iqm"] == 1.0
+    assert aggregate.loc["sac", "tasks"] == 2
+    assert "across tasks" in capsys.readouterr().out

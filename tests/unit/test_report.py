@@ -1,0 +1,88 @@
+"""``mbrl-zoo report``: the Markdown table of a small hand-made sweep, from its run folders and
+from its summary.csv, with known final returns, steps to a threshold, wall times and machine."""
+
+import pytest
+
+from mbrl_zoo.app.cli import main
+from mbrl_zoo.app.report import parse_thresholds, report
+from mbrl_zoo.app.sweep import Cell, summary_row, write_summary
+from mbrl_zoo.errors import UserError
+
+MACHINE = {"cpu": "Test CPU 9000", "threads": 1}
+
+
+@pytest.fixture
+def sweep(tmp_path, make_run):
+    """pets seeds 0 and 1 (a 100-step random warm-up; seed 0's last episode cut by the budget) and
+    sac seed 0, all on cartpole-balance, with the sweep's summary.csv."""
+    root = tmp_path / "sweep"
+    cells = [Cell("pets", "cartpole-balance", 0), Cell("pets", "cartpole-balance", 1),
+             Cell("sac", "cartpole-balance", 0)]
+    make_run(cells[0].folder(root), "pets", 0, [0.0, 10.0, 20.0, 30.0], cut=[0, 0, 0, 1],
+             algorithm={"random_steps": 100}, machine=MACHINE)
+    make_run(cells[1].folder(root), "pets", 1, [0.0, 30.0, 40.0, 50.0], cut=[0, 0, 0, 0],
+             algorithm={"random_steps": 100}, machine=MACHINE)
+    make_run(cells[2].folder(root), "sac", 0, [5.0, 6.0], machine=MACHINE)
+    write_summary(cells, [summary_row(c, c.folder(root)) for c in cells], root)
+    return root
+
+
+def test_report_of_a_sweep(sweep):
+    # pets: seed 0 scores episodes 2 and 3 (the first acted at random, the last was cut): 15;
+    # seed 1 scores 30, 40, 50: 40. Mean 27.5, std 17.7, and the two seeds bound the interval.
+    text = report([sweep], {"cartpole-balance": 25.0})
+    lines = text.splitlines()
+    assert lines[0] == ("| task | pairing | seeds | env steps | final return | 95% CI | env steps to threshold "
+                        "| wall time |")
+    assert lines[2] == ("| cartpole-balance | pets | 2 | 400 | 27.5 ± 17.7 | [15.0, 40.0] | 200 (1/2 seeds) "
+                        "| 4.0 ± 0.0 s |")
+    assert lines[3] == ("| cartpole-balance | sac | 1 | 200 | 5.5 ± 0.0 | [5.5, 5.5] | not reached (0/1 seeds) "
+                        "| 2.0 ± 0.0 s |")
+    assert "Machine: Test CPU 9000, 1 torch thread." in text
+    assert "Thresholds: cartpole-balance ≥ 25." in text
+    assert "Across tasks" not in text  # one task
+
+
+def test_report_from_summary_csv_alone_gives_the_same_returns(sweep, tmp_path):
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "summary.csv").write_text((sweep / "summary.csv").read_text())
+    for path in (alone, alone / "summary.csv"):
+        lines = report([path]).splitlines()
+        assert lines[2] == "| cartpole-balance | pets | 2 | 400 | 27.5 ± 17.7 | [15.0, 40.0] | 4.0 ± 0.0 s |"
+        assert "Machine: unknown." in report([path])
+    with pytest.raises(UserError, match="needs each run's metrics.csv"):
+        report([alone], {"cartpole-balance": 1.0})
+
+
+def test_report_names_each_rows_machine_when_they_differ(sweep, make_run):
+    make_run(sweep / "sac" / "Pendulum-v1" / "seed0", "sac", 0, [-100.0, -50.0], task="Pendulum-v1")
+    text = report([sweep])
+    lines = text.splitlines()
+    assert lines[0].endswith("| wall time | machine |")
+    assert lines[2].startswith("| Pendulum-v1 | sac |") and lines[2].endswith("| unknown |")
+    assert lines[4].endswith("| Test CPU 9000, 1 torch thread |")
+    assert "Across tasks" in text and "| sac | 2 | 2 |" in text
+
+
+def test_cli_writes_the_file_and_refuses_bad_thresholds(sweep, tmp_path, capsys):
+    out = tmp_path / "table.md"
+    assert main(["report", str(sweep), "--threshold", "cartpole-balance=25", "--out", str(out)]) == 0
+    assert out.read_text() == capsys.readouterr().out
+    for bad, message in (("Hopper-v5=1", "names task 'Hopper-v5', which no run here ran; tasks: cartpole-balance"),
+                         ("cartpole-balance", "is not of the form TASK=RETURN"),
+                         ("cartpole-balance=high", "is not of the form TASK=RETURN")):
+        assert main(["report", str(sweep), "--threshold", bad, "--out", str(tmp_path / "bad.md")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "bad.md").exists()
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    with pytest.raises(UserError, match="twice"):
+        parse_thresholds(["a=1", "a=2"])
+
+
+def test_the_run_commands_last_return_skips_a_budget_cut_episode(tmp_path, make_run):
+    from mbrl_zoo.app.cli import run_summary
+
+    cut = make_run(tmp_path / "cut", "sac", 0, [150.0, 200.0, 40.0], cut=[0, None, 1])
+    assert run_summary(cut)["last_return"] == 200.0 and run_summary(cut)["episodes"] == 3
+    assert run_summary(make_run(tmp_path / "old", "sac", 0, [150.0, 40.0]))["last_return"] == 40.0
