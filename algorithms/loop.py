@@ -172,6 +172,7 @@ class EnvLoop:
         self._ended: Step | None = None  # the last step, when it ended an episode not yet logged
         self._last_info: dict = {}
         self._checkpointed_at = run.wall_s()
+        self._finished = False
 
     # setup ------------------------------------------------------------------------------------
     def keep(self, **parts: Any) -> None:
@@ -197,7 +198,8 @@ class EnvLoop:
         if loop["env"] is not None:
             self.env.reset(seed=episode_seed(self.seed, self.episode))
             load_env_state(self.env, loop["env"])
-        if self.run.rows and self.run.rows[-1].get("cut"):
+        self._finished = self.done  # a finished run resumed with the same budget: nothing to do
+        if not self._finished and self.run.rows and self.run.rows[-1].get("cut"):
             self.run.rows.pop()  # the episode the budget cut goes on now
         self._checkpointed_at = self.run.wall_s()
 
@@ -221,9 +223,11 @@ class EnvLoop:
     def __iter__(self) -> Iterator[np.ndarray]:
         while True:
             if self.done:
-                if self._ended is not None:
-                    self._end_episode()
-                self._finish()
+                if not self._finished:
+                    if self._ended is not None:
+                        self._end_episode()
+                    self._finish()
+                self._close()
                 return
             if self._ended is not None:
                 self._end_episode()
@@ -304,6 +308,9 @@ class EnvLoop:
         if self._episode_steps > 0:
             self._log_row(self.episode + 1, self._evaluation(), cut=True)
         self._checkpoint()
+        self._finished = True
+
+    def _close(self) -> None:
         self.env.close()
         if self._eval_env is not None:
             self._eval_env.close()
