@@ -29,6 +29,8 @@ from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Entry, check_compatible
 
 SECTIONS = ("run", "algorithm", "model", "planner")
+DEFAULT_LEARNING_STEPS = 2000
+"""Env steps after the random warm-up (``algorithm.random_steps``) of a run given no ``--steps``."""
 
 RENAMED_KEYS = {
     ("algorithm", "model_train_every"): "refit_every",
@@ -45,17 +47,27 @@ REMOVED_KEYS = {
 
 @dataclass(frozen=True)
 class RunSettings:
-    """The ``run`` section: which task, which seed, how many environment steps in all."""
+    """The ``run`` section: which task, which seed, how many environment steps in all, and how
+    many CPU threads torch uses.
+
+    ``threads`` is 1 by default: on a CPU that other work shares, torch's OpenMP threads wait for
+    each other at every parallel region and a run can slow down tenfold or more; a second thread
+    pays (about 1.4-1.8x on the planning call) only on otherwise idle cores. Results can differ in
+    the last bits between thread counts (the order of float sums), so compare runs at equal
+    threads; ``--resume`` accepts another thread count."""
 
     task: str = "cartpole-swingup"
     seed: int = 0
     steps: int = 2000
+    threads: int = 1
 
     def __post_init__(self):
         if not 0 <= self.seed < 2**32:
             raise UserError(f"run.seed must lie in [0, 2**32) (env resets take non-negative seeds), got {self.seed}.")
         if self.steps < 1:
             raise UserError(f"run.steps (--steps) must be >= 1 environment step, got {self.steps}.")
+        if self.threads < 1:
+            raise UserError(f"run.threads (--threads) must be >= 1, got {self.threads}.")
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,10 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
         {**defaults.get("algorithm", {}), **overrides.get("algorithm", {})},
         "algorithm",
     )
+    warm_up = getattr(algorithm, "random_steps", 0)
+    if "steps" not in overrides.get("run", {}) and run.steps <= warm_up:
+        # Without --steps, a run learns for a while after its random warm-up.
+        run = dataclasses.replace(run, steps=warm_up + DEFAULT_LEARNING_STEPS)
     chosen: dict[str, tuple[str | None, Any]] = {}
     for section, registry, default in (("model", MODELS, pairing.model), ("planner", PLANNERS, pairing.planner)):
         values = dict(overrides.get(section, {}))

@@ -1,7 +1,7 @@
 """Reading run folders back: one tidy table for notebooks, and the final return every summary uses.
 
     from mbrl_zoo import results
-    frame = results.load(["results/pets/cartpole-balance", "results/sweep"])
+    frame = results.load(["results/pets/cartpole-balance", "runs/sweep"])
     frame[frame.scored].groupby(["task", "label"])["return"].describe()
 
 A path that is a run folder (``config.json`` and ``metrics.csv``, as ``mbrl-zoo run`` writes) is

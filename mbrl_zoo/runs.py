@@ -184,10 +184,24 @@ def _pyplot():
 
 
 def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
-    """Episode return against environment steps, saved atomically as a PNG."""
+    """Episode return against environment steps, saved atomically as a PNG: whole episodes joined
+    by a line, the episode the step budget cut (``cut`` = 1) as a hollow marker apart, and the
+    returns of evaluation episodes (``eval_return``) where a run logs them."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([r["env_step"] for r in rows], [r["return"] for r in rows], marker="o", markersize=3)
+    whole = [r for r in rows if not r.get("cut")]
+    ax.plot([r["env_step"] for r in whole], [r["return"] for r in whole], marker="o", markersize=3,
+            label="episode return")
+    cut = [r for r in rows if r.get("cut")]
+    if cut:
+        ax.plot([r["env_step"] for r in cut], [r["return"] for r in cut], linestyle="none", marker="o",
+                markerfacecolor="none", color="C0", label="episode cut by the step budget")
+    evaluated = [r for r in rows if r.get("eval_return") is not None]
+    if evaluated:
+        ax.plot([r["env_step"] for r in evaluated], [r["eval_return"] for r in evaluated], marker="s",
+                markersize=4, color="C1", label="evaluation (deterministic policy)")
+    if cut or evaluated:
+        ax.legend(fontsize=8)
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return")
     ax.set_title(title)
@@ -236,7 +250,8 @@ def read_metrics(out_dir: str | Path) -> list[dict[str, Any]]:
 
 def check_resumable(out_dir: str | Path, config: dict[str, Any]) -> None:
     """Refuse (:class:`UserError`) to continue the run saved in ``out_dir`` under ``config`` (a
-    ``config.json`` dict) when any setting but ``run.steps`` differs from the saved one, or when
+    ``config.json`` dict) when any setting but ``run.steps`` and ``run.threads`` differs from the
+    saved one, or when
     ``run.steps`` is below the env steps the run has already logged."""
     out_dir = Path(out_dir)
     _check_same_config(out_dir / "config.json", config)
@@ -259,7 +274,7 @@ def _check_same_config(saved_path: Path, config: dict[str, Any]) -> None:
         from mbrl_zoo.config import from_dict
 
         saved = from_dict(saved).to_dict()
-    ignore = {"steps"}
+    ignore = {"steps", "threads"}
     differ = [
         f"{section}.{key}"
         for section in sorted(set(saved) | set(config))

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import algorithms  # noqa: F401  (registers every algorithm and pairing)
 import mbrl_zoo.models  # noqa: F401  (registers every model)
 import mbrl_zoo.tasks  # noqa: F401  (registers every task)
@@ -56,6 +58,10 @@ def load_plugins(plugins: Iterable[str] = ()) -> None:
                 raise UserError(f"plugin module {plugin!r} failed to import: {_where(exc, None)}") from None
 
 
+def _print_warning(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
 def _where(exc: BaseException, path: Path | None) -> str:
     """``file, line N: Type: message`` of an exception raised while importing a plug-in: the
     deepest frame in ``path`` (the plug-in itself) when there is one, else the deepest frame."""
@@ -69,13 +75,16 @@ def _where(exc: BaseException, path: Path | None) -> str:
 
 
 def train(pairing: str, task: str | None = None, *, steps: int | None = None, seed: int | None = None,
-          out: str | Path | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None,
-          resume: bool = False, overwrite: bool = False, quiet: bool = False, label: str | None = None) -> Path:
+          threads: int | None = None, out: str | Path | None = None,
+          overrides: Mapping[str, Mapping[str, Any]] | None = None, resume: bool = False, overwrite: bool = False,
+          quiet: bool = False, label: str | None = None, warn=None) -> Path:
     """Train ``pairing`` on ``task`` and return its results folder.
 
     ``overrides`` maps sections to settings, e.g. ``{"planner": {"population_size": 200}}``; the
-    run folder defaults to ``results/PAIRING/TASK/seedS``; ``label`` names the run on its progress
-    bar (default ``PAIRING TASK seedS``). Bad input raises :class:`UserError` before any folder
+    run folder defaults to ``runs/PAIRING/TASK/seedS`` (the committed reference runs live under
+    ``results/``); ``label`` names the run on its progress bar (default ``PAIRING TASK seedS``);
+    ``warn(text)`` receives one line when the budget ends before learning starts (default: print
+    it on stderr). Bad input raises :class:`UserError` before any folder
     exists. A session that logs episodes records its machine in the folder's ``machine.json``
     (:func:`mbrl_zoo.results.machine`). ``mbrl-zoo run`` is this function.
     """
@@ -87,10 +96,18 @@ def train(pairing: str, task: str | None = None, *, steps: int | None = None, se
 
     if resume and overwrite:
         raise UserError("--resume continues the run in the results folder and --overwrite replaces it; pass one of them.")
-    flags = {k: v for k, v in (("task", task), ("seed", seed), ("steps", steps)) if v is not None}
+    flags = {k: v for k, v in (("task", task), ("seed", seed), ("steps", steps), ("threads", threads))
+             if v is not None}
     config = resolve(pairing, merge({k: dict(v) for k, v in (overrides or {}).items()}, {"run": flags}))
     check_buildable(config)
-    out = Path(out) if out else Path("results") / config.pairing / config.run.task / f"seed{config.run.seed}"
+    warm_up = getattr(config.algorithm, "random_steps", 0)
+    if config.run.steps <= warm_up and config.model_name != "oracle":
+        (warn or _print_warning)(
+            f"warning: run.steps={config.run.steps} ends within the random warm-up (algorithm.random_steps="
+            f"{warm_up}): this run only acts at random and learns nothing. Pass --steps above {warm_up} or "
+            "--set algorithm.random_steps=... to learn.")
+    torch.set_num_threads(config.run.threads)
+    out = Path(out) if out else Path("runs") / config.pairing / config.run.task / f"seed{config.run.seed}"
     run = Run(out, config.to_dict(), total_steps=config.run.steps, quiet=quiet, resume=resume, overwrite=overwrite,
               label=label or f"{config.pairing} {config.run.task} seed{config.run.seed}")
     logged = len(read_metrics(out))

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--task", help="task name (mbrl-zoo list tasks)")
         p.add_argument("--seed", type=int, help="random seed (default 0)")
         p.add_argument("--steps", type=int, help="environment steps in all")
+        p.add_argument("--threads", type=int, help="torch CPU threads (default 1; more pay only on idle cores)")
         p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override a setting, e.g. planner.population_size=200 (repeatable)")
         p.add_argument("--config", metavar="FILE.yaml", help="YAML file of section: {key: value} overrides")
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="train a pairing on a task, writing a results folder")
     add_config_args(run)
-    run.add_argument("--out", help="results folder (default results/PAIRING/TASK/seedS)")
+    run.add_argument("--out", help="results folder (default runs/PAIRING/TASK/seedS)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     run.add_argument("--overwrite", action="store_true", help="replace a finished or interrupted run in --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
                        help="sweep a setting over these values too (repeatable: the product of all grids)")
     sweep.add_argument("--config", metavar="FILE.yaml", help="YAML overrides for every cell")
-    sweep.add_argument("--out", help="sweep folder (default: the spec's folder, else results/sweep)")
+    sweep.add_argument("--out", help="sweep folder (default: the spec's folder, else runs/sweep)")
     where = sweep.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=1, help="local processes running cells in parallel")
     where.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
@@ -109,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--window", type=int, default=5,
                          help="episodes averaged: the last scored ones for the final return, the last ones "
                               "ending at or before each --at step (default 5)")
-    compare.add_argument("--out", default="results/compare",
-                         help="folder for comparison.csv and curves.png (default results/compare)")
+    compare.add_argument("--out", default="runs/compare",
+                         help="folder for comparison.csv and curves.png (default runs/compare)")
 
     report = sub.add_parser("report", help="a Markdown table of a sweep: final return, steps to a threshold, time")
     report.add_argument("runs", nargs="+", metavar="DIR",
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 def _resolve(args: argparse.Namespace):
     from mbrl_zoo.config import load_yaml, merge, parse_set, resolve
 
-    flags = {k: v for k, v in (("task", args.task), ("seed", args.seed), ("steps", args.steps)) if v is not None}
+    flags = {k: v for k, v in (("task", args.task), ("seed", args.seed), ("steps", args.steps),
+                               ("threads", args.threads)) if v is not None}
     layers = [load_yaml(args.config)] if args.config else []
     return resolve(args.pairing, merge(*layers, parse_set(args.set), {"run": flags}))
 
@@ -181,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mbrl_zoo.config import load_yaml, merge, parse_set
 
     layers = [load_yaml(args.config)] if args.config else []
-    out = train(args.pairing, args.task, steps=args.steps, seed=args.seed, out=args.out,
+    out = train(args.pairing, args.task, steps=args.steps, seed=args.seed, threads=args.threads, out=args.out,
                 overrides=merge(*layers, parse_set(args.set)), resume=args.resume, overwrite=args.overwrite,
                 quiet=args.quiet)
     print(json.dumps(run_summary(out)))
@@ -222,7 +224,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         base = merge(*([load_yaml(args.config)] if args.config else []), parse_set(args.set))
         steps, settings = args.steps, parse_grid(args.grid)
         cells = grid(args.pairings, args.tasks, args.seeds or list(DEFAULT_SEEDS), settings)
-        out = args.out or "results/sweep"
+        out = args.out or "runs/sweep"
     rows = run_sweep(cells, base, steps, out, plugins=args.plugin, workers=args.workers,
                      ray_address=args.ray, quiet=args.quiet, threads=args.threads)
     columns = [*SUMMARY_COLUMNS[:2], *settings, *SUMMARY_COLUMNS[2:]]

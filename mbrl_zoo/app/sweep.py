@@ -268,16 +268,13 @@ def run_cell(cell: Cell, base: dict[str, dict[str, Any]], steps: int | None, roo
              plugins: Sequence[str] = (), threads: int | None = None, quiet: bool = True) -> dict[str, Any]:
     """Run (or resume, or skip when finished) one cell into its folder; return its summary row.
     Self-contained so that it can run in another process or on a Ray worker."""
-    import torch
 
     from mbrl_zoo.app import load_plugins, train
 
     load_plugins(plugins)
-    if threads:
-        torch.set_num_threads(threads)
     out = cell.folder(Path(root))
-    train(cell.pairing, overrides=cell.overrides(base, steps), out=out, resume=(out / "checkpoint.pt").exists(),
-          quiet=quiet, label=cell.name())
+    train(cell.pairing, overrides=cell.overrides(base, steps), threads=threads, out=out,
+          resume=(out / "checkpoint.pt").exists(), quiet=quiet, label=cell.name())
     return summary_row(cell, out)
 
 

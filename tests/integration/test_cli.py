@@ -313,3 +313,51 @@ def test_halfcheetah_posture_diagnostic_reads_a_run(tmp_path, capsys, monkeypatc
     rooty = model.jnt_qposadr[model.joint("rooty").id]
     assert obs[posture.PITCH] == data.qpos[rooty] and obs[posture.FORWARD_VELOCITY] == data.qvel[0]
     env.close()
+
+
+def test_runs_use_one_torch_thread_unless_told_and_record_it(tmp_path, capsys, monkeypatch):
+    """A loaded CPU slows torch's threads down by waiting: one thread by default, --threads N
+    on demand, recorded as run.threads (and not held against --resume)."""
+    import torch
+
+    _episode_length_30(monkeypatch)
+    assert main(["run", "pets", *SMALL, "--out", str(tmp_path / "one")]) == 0
+    assert torch.get_num_threads() == 1
+    assert json.loads((tmp_path / "one" / "config.json").read_text())["run"]["threads"] == 1
+    assert main(["run", "pets", *SMALL, "--threads", "2", "--out", str(tmp_path / "two")]) == 0
+    assert torch.get_num_threads() == 2
+    assert main(["run", "pets", *SMALL, "--threads", "1", "--out", str(tmp_path / "two"), "--resume"]) == 0
+    torch.set_num_threads(1)
+
+
+def test_a_budget_within_the_random_warm_up_is_named_in_one_line(tmp_path, capsys):
+    """Without --steps a run learns past its warm-up; a --steps within it gets one warning line."""
+    from mbrl_zoo.config import resolve
+
+    assert resolve("sac", {"run": {"task": "InvertedPendulum-v5"}}).run.steps == 5000 + 2000
+    assert resolve("pets", {"run": {"task": "cartpole-balance"}}).run.steps == 2000
+    assert main(["run", "sac", "--task", "Pendulum-v1", "--steps", "30", "--quiet", "--out", str(tmp_path / "s")]) == 0
+    err = capsys.readouterr().err
+    assert "run.steps=30 ends within the random warm-up (algorithm.random_steps=5000)" in err
+
+
+def test_runs_write_under_runs_by_default_never_into_committed_results(tmp_path, capsys, monkeypatch):
+    _episode_length_30(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    args = [a for a in SMALL]
+    assert main(["run", "pets", *args]) == 0
+    assert (tmp_path / "runs" / "pets" / "cartpole-swingup" / "seed0" / "metrics.csv").exists()
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_learning_curve_draws_cut_episodes_and_evaluations_apart(tmp_path):
+    from matplotlib import image
+
+    from mbrl_zoo.runs import plot_learning_curve
+
+    rows = [{"env_step": 10, "return": 1.0}, {"env_step": 20, "return": 2.0, "eval_return": 3.0},
+            {"env_step": 25, "return": 0.5, "cut": 1.0}]
+    plot_learning_curve(rows, tmp_path / "c.png", "t")
+    plot_learning_curve(rows[:2], tmp_path / "whole.png", "t")
+    assert image.imread(tmp_path / "c.png").shape[:2] == (400, 600)
+    assert (tmp_path / "c.png").read_bytes() != (tmp_path / "whole.png").read_bytes()
