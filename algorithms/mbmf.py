@@ -55,7 +55,7 @@ class Config(sac.Config, FitSettings, MPCSettings):
     """Env steps between model refits during the model-based and DAgger phases."""
     horizon: int = 10
     particles: int = 1
-    propagation: Literal["tsinf", "ts1", "sample", "expectation"] = "expectation"
+    propagation: Literal["tsinf", "ts1", "sample", "expectation", "ds", "mm"] = "expectation"
     bc_epochs: int = 50
     """Passes over the expert data set per behaviour-cloning round."""
     dagger_iterations: int = 3

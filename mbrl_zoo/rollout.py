@@ -16,6 +16,15 @@ NeurIPS 2018):
   when N * P is a multiple of K (as in mbrl-lib).
 * ``"tsinf"``: trajectory sampling with one member per particle for the whole horizon: particle
   p is propagated by member ``elites[p % K]`` (``p % E`` when all E members are elites).
+* ``"ds"``: distribution sampling: every row draws as with ``"sample"``; then the P particles of
+  each candidate are summarised by a diagonal Gaussian (their mean and variance per dimension) and
+  P new particles are drawn from it.
+* ``"mm"``: moment matching: the mixture of every particle's predictive Gaussian under every elite
+  member (``model.predict``) is replaced, per candidate, by the diagonal Gaussian of the same
+  mean and variance, from which the next P particles are drawn.
+
+``"ds"`` and ``"mm"`` keep a single Gaussian per candidate and step, PETS's two propagation methods
+besides trajectory sampling; they need ``particles`` >= 2 to see any spread.
 
 Planners see only ``objective(actions (N, H, A)) -> (N,)``; :func:`make_objective` builds one.
 """
@@ -29,7 +38,7 @@ import torch
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import DynamicsModel
 
-PROPAGATIONS = ("expectation", "sample", "ts1", "tsinf")
+PROPAGATIONS = ("expectation", "sample", "ts1", "tsinf", "ds", "mm")
 ValueFn = Callable[[torch.Tensor], torch.Tensor]
 """``value_fn(obs (B, O)) -> (B,)``: estimated return from ``obs`` onwards."""
 RewardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -104,6 +113,8 @@ def rollout_returns(
         act = step_actions[t]
         if propagation == "expectation":
             next_obs = model.mean(obs, act)
+        elif propagation in ("ds", "mm"):
+            next_obs = _gaussian_per_candidate(model, obs, act, num, per_candidate, propagation, generator)
         else:
             if propagation == "ts1":
                 member = shares[torch.randperm(rows, generator=generator, device=device)]
@@ -129,6 +140,26 @@ def rollout_returns(
         value = value_fn(obs)
         returns = returns + weight * (value if alive is None else torch.where(alive, value, 0.0))
     return returns.view(num, per_candidate).mean(1)
+
+
+def _gaussian_per_candidate(model: DynamicsModel, obs: torch.Tensor, act: torch.Tensor, num: int, particles: int,
+                            propagation: str, generator: torch.Generator | None) -> torch.Tensor:
+    """Next states (N * P, O) for ``"ds"`` and ``"mm"``: P draws per candidate from one diagonal
+    Gaussian, fitted to the candidate's sampled particles (ds) or matched to the moments of the
+    mixture of its particles' predictive Gaussians over the elite members (mm)."""
+    rows, obs_dim = obs.shape
+    if propagation == "ds":
+        drawn = model.sample(obs, act, None, generator).view(num, particles, obs_dim)
+        mean, var = drawn.mean(1), drawn.var(1, unbiased=False)
+    else:
+        elites = propagation_members(model, obs.device)
+        means, variances = model.predict(obs, act)  # (E, N * P, O) each
+        means, variances = means[elites], variances[elites]
+        second = (variances + means.square()).view(-1, num, particles, obs_dim).mean((0, 2))
+        mean = means.view(-1, num, particles, obs_dim).mean((0, 2))
+        var = (second - mean.square()).clamp_min(0.0)
+    noise = torch.randn(num, particles, obs_dim, generator=generator, device=obs.device, dtype=obs.dtype)
+    return (mean.unsqueeze(1) + var.sqrt().unsqueeze(1) * noise).reshape(rows, obs_dim)
 
 
 def make_objective(

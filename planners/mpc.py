@@ -29,7 +29,8 @@ class MPCSettings:
 
     ``horizon``: planning horizon H. ``particles``: model rollouts per candidate (P).
     ``propagation``: ``tsinf`` (member fixed per particle), ``ts1`` (member redrawn each step),
-    ``sample`` (random member and noise each step), ``expectation`` (ensemble mean, no noise).
+    ``sample`` (random member and noise each step), ``expectation`` (ensemble mean, no noise),
+    ``ds`` (distribution sampling) and ``mm`` (moment matching): :mod:`mbrl_zoo.rollout`.
     ``replan_every``: execute this many planned actions before replanning (1 <= it <= H).
     ``open_loop``: plan once per horizon and execute the whole plan (no replanning).
     ``discount``: per-step discount of the planned return (PETS: 1).
@@ -41,7 +42,7 @@ class MPCSettings:
 
     horizon: int = 15
     particles: int = 20
-    propagation: Literal["tsinf", "ts1", "sample", "expectation"] = "tsinf"
+    propagation: Literal["tsinf", "ts1", "sample", "expectation", "ds", "mm"] = "tsinf"
     replan_every: int = 1
     open_loop: bool = False
     discount: float = 1.0

@@ -206,3 +206,35 @@ def test_bad_inputs_are_refused_with_the_expected_shapes():
         rollout_returns(model, OBS0, ACTIONS, reward_fn=lambda o, a, n: n[:, :1], propagation="ts1")
     with pytest.raises(UserError, match=r"needs obs0 \(O,\) and actions \(N, H, A\)"):
         rollout_returns(model, OBS0, ACTIONS[0], reward_fn=reward)
+
+
+class NoisyShift(DynamicsModel):
+    """Two members predicting s' = s + c_e with Gaussian noise of std 0.5: c = (0, 2)."""
+
+    ensemble_size = 2
+
+    def __init__(self):
+        super().__init__()
+        self.obs_dim, self.act_dim = 1, 1
+
+    def predict(self, obs, act):
+        shift = torch.tensor([0.0, 2.0]).view(2, 1, 1)
+        return obs.unsqueeze(0) + shift, torch.full((2, *obs.shape), 0.25)
+
+    def sample(self, obs, act, member=None, generator=None):
+        if member is None:
+            member = torch.randint(2, obs.shape[:1], generator=generator)
+        means, variances = self.predict(obs, act)
+        mean = means[member, torch.arange(obs.shape[0])]
+        return mean + 0.5 * torch.randn(mean.shape, generator=generator)
+
+
+@pytest.mark.parametrize("propagation", ["ds", "mm"])
+def test_distribution_sampling_and_moment_matching_keep_the_mixtures_moments(propagation):
+    """One step from s = 0: the mixture of N(0, 0.25) and N(2, 0.25) has mean 1 and variance
+    0.25 + 1 = 1.25, so a reward s'^2 averages 1 + 1.25 = 2.25 over many particles."""
+    actions = torch.zeros(4, 1, 1)
+    returns = rollout_returns(NoisyShift(), torch.zeros(1), actions, reward_fn=lambda o, a, n: n[:, 0] ** 2,
+                              particles=20_000, propagation=propagation, generator=torch.Generator().manual_seed(0))
+    assert returns.shape == (4,)
+    assert torch.allclose(returns, torch.full((4,), 2.25), atol=0.08)
