@@ -17,7 +17,8 @@ A study is a YAML spec, ``mbrl-zoo sweep --spec results/STUDY/study.yaml``::
     pairings: [pets, mbpo]                 # required
     tasks: [InvertedPendulum-v5]           # required
     seeds: [0, 1, 2]                       # default [0, 1, 2]
-    steps: 5000                            # env steps per cell; default each pairing's own
+    steps: 5000                            # env steps per cell, or per task ({task: steps});
+                                           # default each pairing's own
     grid:                                  # SECTION.KEY: [values]; default none
       algorithm.horizon: [5, 10, 25]
     set:                                   # SECTION.KEY: value, fixed in every cell; default none
@@ -84,14 +85,17 @@ class Cell:
         return " ".join([self.pairing, self.task, *(f"{k}={value_text(v)}" for k, v in self.settings),
                          f"seed{self.seed}"])
 
-    def overrides(self, base: dict[str, dict[str, Any]], steps: int | None) -> dict[str, dict[str, Any]]:
+    def overrides(self, base: dict[str, dict[str, Any]], steps: int | dict[str, int] | None
+                  ) -> dict[str, dict[str, Any]]:
+        """The cell's settings; ``steps`` is one budget for every cell or a budget per task."""
         out = {section: dict(values) for section, values in base.items()}
         for key, value in self.settings:
             section, name = key.split(".", 1)
             out.setdefault(section, {})[name] = value
         out["run"] = {**out.get("run", {}), "task": self.task, "seed": self.seed}
-        if steps is not None:
-            out["run"]["steps"] = steps
+        budget = steps.get(self.task) if isinstance(steps, dict) else steps
+        if budget is not None:
+            out["run"]["steps"] = budget
         return out
 
 
@@ -178,7 +182,7 @@ class Spec:
     pairings: list[str]
     tasks: list[str]
     seeds: list[int] = field(default_factory=lambda: list(DEFAULT_SEEDS))
-    steps: int | None = None
+    steps: int | dict[str, int] | None = None
     grid: dict[str, list[Any]] = field(default_factory=dict)
     set: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Fixed overrides, nested by section as :func:`mbrl_zoo.config.merge` takes them."""
@@ -211,8 +215,13 @@ def load_spec(path: str | Path) -> Spec:
         return value
 
     steps = data.get("steps")
-    if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
-        raise UserError(f"{where} steps must be a whole number of env steps >= 1, got {steps!r}.")
+    budgets = list(steps.values()) if isinstance(steps, dict) else [steps]
+    if steps is not None and not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in budgets):
+        raise UserError(f"{where} steps must be a whole number of env steps >= 1, or a mapping of task to one; "
+                        f"got {steps!r}.")
+    if isinstance(steps, dict) and set(steps) != set(names("tasks", str)):
+        raise UserError(f"{where} steps per task must name exactly the spec's tasks {names('tasks', str)}; "
+                        f"got {sorted(steps)}.")
     fixed: dict[str, dict[str, Any]] = {}
     for key, value in _mapping(data.get("set"), f"{where} set").items():
         section, name = _split_key(key, f"{where} set")
@@ -233,7 +242,7 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 # checking and running ----------------------------------------------------------------------------
-def check_cells(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int | None,
+def check_cells(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int | dict[str, int] | None,
                 root: str | Path | None = None) -> list[dict[str, Any]]:
     """Resolve and build every cell's config (once per distinct setting, whatever the seed), and
     check that each cell already under ``root`` can be resumed with it: bad input fails here,
@@ -264,7 +273,7 @@ def check_cells(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: i
     return configs
 
 
-def run_cell(cell: Cell, base: dict[str, dict[str, Any]], steps: int | None, root: str,
+def run_cell(cell: Cell, base: dict[str, dict[str, Any]], steps: int | dict[str, int] | None, root: str,
              plugins: Sequence[str] = (), threads: int | None = None, quiet: bool = True) -> dict[str, Any]:
     """Run (or resume, or skip when finished) one cell into its folder; return its summary row.
     Self-contained so that it can run in another process or on a Ray worker."""
@@ -299,7 +308,7 @@ def _logged_steps(folder: Path) -> int:
     return rows[-1]["env_step"] if rows else 0
 
 
-def run_sweep(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int | None, root: str | Path,
+def run_sweep(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int | dict[str, int] | None, root: str | Path,
               plugins: Sequence[str] = (), workers: int = 1, ray_address: str | None = None,
               quiet: bool = False, threads: int | None = None) -> list[dict[str, Any]]:
     """Check every cell, run them (sequentially, in ``workers`` processes or on Ray), then write

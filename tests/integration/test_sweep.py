@@ -3,6 +3,7 @@ per cell and a curves plot; bad input leaves nothing; re-running resumes; proces
 the same numbers as running the cells one after another."""
 
 import csv
+from pathlib import Path
 import importlib.util
 
 import pytest
@@ -160,9 +161,20 @@ def test_bad_grids_exit_2_before_writing_anything(argv, message, tmp_path, capsy
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nset:\n  planner.popsize: 8\n", [], "unknown key planner.popsize"),
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nsteps: many\n", [], "steps must be a whole number"),
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nset:\n  run.seed: 3\n", [], "give it as the spec's seeds"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nsteps: {Reacher-v5: 10}\n", [],
+     "steps per task must name exactly the spec's tasks"),
 ])
 def test_bad_specs_exit_2_before_writing_anything(text, extra, message, tmp_path, capsys):
     (tmp_path / "study.yaml").write_text(text)
     assert main(["sweep", "--spec", str(tmp_path / "study.yaml"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["study.yaml"]
+
+
+def test_a_spec_gives_each_task_its_own_budget():
+    from mbrl_zoo.app.sweep import grid, load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[2] / "results" / "benchmark" / "matrix.yaml")
+    cells = grid(spec.pairings, spec.tasks, spec.seeds)
+    budgets = {c.task: c.overrides({}, spec.steps)["run"]["steps"] for c in cells}
+    assert budgets == spec.steps and budgets["InvertedPendulum-v5"] == 10000
