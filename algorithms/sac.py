@@ -175,9 +175,7 @@ class SACAgent:
 
     def q_values(self, obs: torch.Tensor, act: torch.Tensor, target: bool = False) -> torch.Tensor:
         """Both critics' values (2, B) of obs (B, O) and env-bounded actions (B, A)."""
-        # A real copy per critic, not an expanded view: the batched matmuls of the backward pass
-        # fall back to a slow kernel on an input whose member stride is zero.
-        x = torch.cat([obs, act], dim=-1).unsqueeze(0).repeat(2, 1, 1)
+        x = torch.cat([obs, act], dim=-1).unsqueeze(0).expand(2, -1, -1)
         return (self.target_critic if target else self.critic)(x).squeeze(-1)
 
     # learning ----------------------------------------------------------------------------------
