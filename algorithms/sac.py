@@ -113,6 +113,10 @@ class SACAgent:
         self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=lr, fused=True)
         self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=lr, fused=True)
         self.alpha_optim = torch.optim.Adam([self.log_alpha], lr=lr, fused=True)
+        # load_state_dict copies into these tensors, so the lists stay valid.
+        self._actor_params = list(self.actor.parameters())
+        self._critic_params = list(self.critic.parameters())
+        self._target_critic_params = list(self.target_critic.parameters())
 
     @classmethod
     def for_loop(cls, cfg: Config, loop: EnvLoop) -> "SACAgent":
@@ -215,28 +219,28 @@ class SACAgent:
     def update_actor(self, obs: torch.Tensor) -> dict[str, float]:
         """One gradient step of the actor at obs (B, O), then one of the temperature."""
         alpha = self.log_alpha.detach().exp()
-        # The actor's gradient flows through the critics without updating them.
-        self.critic.requires_grad_(False)
         act, log_prob = self.policy(obs)
         pi_loss = (alpha * log_prob - self.q_values(obs, act).min(0).values).mean()
-        self.actor_optim.zero_grad(set_to_none=True)
-        pi_loss.backward()
-        self.actor_optim.step()
-        self.critic.requires_grad_(True)
-
         alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+        # One backward pass for both losses (pi_loss sees alpha detached, alpha_loss the
+        # log-probabilities detached, so neither reaches the other's parameters). Naming the
+        # inputs differentiates through the critics without computing or storing their gradients.
+        self.actor_optim.zero_grad(set_to_none=True)
         if self.learn_alpha:
             self.alpha_optim.zero_grad(set_to_none=True)
-            alpha_loss.backward()
+            (pi_loss + alpha_loss).backward(inputs=self._actor_params + [self.log_alpha])
+            self.actor_optim.step()
             self.alpha_optim.step()
+        else:
+            pi_loss.backward(inputs=self._actor_params)
+            self.actor_optim.step()
         return {"pi_loss": pi_loss.item(), "alpha": alpha.item(), "alpha_loss": alpha_loss.item(),
                 "entropy": -log_prob.detach().mean().item()}
 
     @torch.no_grad()
     def update_target_critic(self) -> None:
         """Polyak step: target <- (1 - tau) target + tau critic."""
-        for target_param, param in zip(self.target_critic.parameters(), self.critic.parameters()):
-            target_param.lerp_(param, self.tau)
+        torch._foreach_lerp_(self._target_critic_params, self._critic_params, self.tau)
 
     # saving ------------------------------------------------------------------------------------
     def state_dict(self) -> dict:

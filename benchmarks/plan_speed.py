@@ -110,6 +110,28 @@ def ideal_forward_seconds(members: int, rows: int, hidden: int, layers: int, rep
         return median_seconds(forward, repeats, warmup=2)
 
 
+def planning_setup(args: argparse.Namespace):
+    """The untrained ``pe`` model, the CEM planner, the cart-pole objective and the planner's
+    generator that one planning call at ``args``' settings uses (population, iterations,
+    horizon, particles, ensemble, elites, hidden, layers, propagation)."""
+    model = MODELS.get("pe").obj(
+        obs_dim=OBS_DIM, act_dim=ACT_DIM, ensemble_size=args.ensemble, num_elites=args.elites,
+        hidden=args.hidden, layers=args.layers, activation="silu",
+    )
+    model.eval()
+    planner = PLANNERS.get("cem").obj(
+        action_low=-torch.ones(ACT_DIM), action_high=torch.ones(ACT_DIM), horizon=args.horizon,
+        population_size=args.population, elite_fraction=0.1, iterations=args.iterations, momentum=0.1,
+    )
+    obs = torch.tensor([0.01, -0.02, 0.03, 0.01])
+    model_generator, plan_generator = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
+    objective = make_objective(
+        model, obs, cartpole_reward, cartpole_termination, particles=args.particles,
+        propagation=args.propagation, generator=model_generator,
+    )
+    return model, planner, objective, plan_generator
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print only the JSON line on stdout")
@@ -132,21 +154,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    model = MODELS.get("pe").obj(
-        obs_dim=OBS_DIM, act_dim=ACT_DIM, ensemble_size=args.ensemble, num_elites=args.elites,
-        hidden=args.hidden, layers=args.layers, activation="silu",
-    )
-    model.eval()
-    planner = PLANNERS.get("cem").obj(
-        action_low=-torch.ones(ACT_DIM), action_high=torch.ones(ACT_DIM), horizon=args.horizon,
-        population_size=args.population, elite_fraction=0.1, iterations=args.iterations, momentum=0.1,
-    )
-    obs = torch.tensor([0.01, -0.02, 0.03, 0.01])
-    model_generator, plan_generator = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
-    objective = make_objective(
-        model, obs, cartpole_reward, cartpole_termination, particles=args.particles,
-        propagation=args.propagation, generator=model_generator,
-    )
+    model, planner, objective, plan_generator = planning_setup(args)
     matmul_dtype = getattr(torch, args.matmul_dtype)
     with matmuls_in(model, matmul_dtype):
         seconds = median_seconds(lambda: planner.plan(objective, generator=plan_generator), args.reps, args.warmup)

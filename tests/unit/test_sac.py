@@ -103,3 +103,45 @@ def test_sac_solves_pendulum(tmp_path):
     final = [row for row in run.rows if "eval_return" in row][-1]
     assert final["env_step"] == 6000
     assert final["eval_return"] >= -300, json.dumps(run.rows[-5:])
+
+
+def plain_update(agent: SACAgent, batch: Batch) -> None:
+    """SAC's update written step by step (Haarnoja et al. 2018b, Algorithm 1), with separate
+    backward passes, the critics frozen by ``requires_grad_`` for the actor's step and a
+    per-parameter Polyak loop: the reference the agent's fused update must reproduce."""
+    with torch.no_grad():
+        next_act, next_log_prob = agent.policy(batch.next_obs)
+        next_x = torch.cat([batch.next_obs, next_act], -1).expand(2, -1, -1)
+        soft = agent.target_critic(next_x).squeeze(-1) - agent.log_alpha.exp() * next_log_prob
+        target = batch.rew + agent.discount * (~batch.terminated).float() * soft.min(0).values
+    q = agent.critic(torch.cat([batch.obs, batch.act], -1).expand(2, -1, -1)).squeeze(-1)
+    agent.critic_optim.zero_grad()
+    (0.5 * (q - target).pow(2).mean(-1).sum()).backward()
+    agent.critic_optim.step()
+
+    alpha = agent.log_alpha.detach().exp()
+    agent.critic.requires_grad_(False)
+    act, log_prob = agent.policy(batch.obs)
+    q_pi = agent.critic(torch.cat([batch.obs, act], -1).expand(2, -1, -1)).squeeze(-1)
+    agent.actor_optim.zero_grad()
+    (alpha * log_prob - q_pi.min(0).values).mean().backward()
+    agent.actor_optim.step()
+    agent.critic.requires_grad_(True)
+    agent.alpha_optim.zero_grad()
+    (-(agent.log_alpha * (log_prob.detach() + agent.target_entropy)).mean()).backward()
+    agent.alpha_optim.step()
+    with torch.no_grad():
+        for target_param, param in zip(agent.target_critic.parameters(), agent.critic.parameters()):
+            target_param.mul_(1 - agent.tau).add_(agent.tau * param)
+
+
+def test_update_equals_the_plain_update():
+    """Three updates of the agent and of the step-by-step reference from the same state agree to
+    float rounding in every network, the temperature and the noise generator's position."""
+    agent, reference = make_agent(seed=3), make_agent(seed=3)
+    for i in range(3):
+        agent.update(random_batch(20 + i, size=256))
+        plain_update(reference, random_batch(20 + i, size=256))
+    torch.testing.assert_close(flat_params(agent), flat_params(reference), rtol=1e-5, atol=1e-6)
+    assert torch.equal(agent.generator.get_state(), reference.generator.get_state())
+    assert not torch.equal(flat_params(agent), flat_params(make_agent(seed=3)))
