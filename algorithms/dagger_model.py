@@ -295,6 +295,13 @@ def empty(buffer: ReplayBuffer) -> None:
     buffer.load_state_dict(ReplayBuffer(buffer.obs_dim, buffer.act_dim, buffer.capacity).state_dict())
 
 
+def gather(learner: ReplayBuffer, latest: ReplayBuffer, aggregate: bool) -> None:
+    """D_learner <- D_learner U D_i (``aggregate``) or D_learner <- D_i (the no-aggregation ablation)."""
+    if not aggregate:
+        empty(learner)
+    learner.add_batch(latest.all())
+
+
 def better(candidate: float, best: float | None) -> bool:
     """Whether an iterate of real return ``candidate`` replaces the best so far (the first of equals stays)."""
     return best is None or candidate > best
@@ -351,9 +358,7 @@ def train(config: RunConfig, run: Run) -> None:
             loop.total_steps = loop.env_step  # pi_N was the last policy to execute
             continue
         # D_learner <- D_learner U D_i (or D_i alone), M_{i+1} <- Train(f D_expert + (1 - f) D_learner).
-        if not cfg.aggregate:
-            empty(learner)
-        learner.add_batch(latest.all())
+        gather(learner, latest, cfg.aggregate)
         if cfg.refit:
             loop.stats.update(model.refit(learner, loop.streams.torch, other=expert, other_share=cfg.expert_fraction))
         empty(latest)

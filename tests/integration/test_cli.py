@@ -69,7 +69,7 @@ def test_list_prints_every_table(capsys):
     (["run", "pets", "--steps", "0"], "run.steps (--steps) must be >= 1 environment step, got 0"),
     (["run", "pets", "--seed", "-1"], "run.seed must lie in [0, 2**32)"),
     (["run", "sac", "--set", "planner.name=cem"],
-     "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: mbmf, mpc"),
+     "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: dagger-model, mbmf, mpc"),
     (["run", "sac", "--set", "model.name=pe"], "algorithm 'sac' uses no model"),
     (["run"], "the following arguments are required: pairing"),
 ])
