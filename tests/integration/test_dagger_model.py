@@ -83,3 +83,55 @@ def test_resume_after_a_kill_reaches_the_same_metrics(tmp_path, monkeypatch):
     drop = ("episode_s", "wall_s", "model_fit_s", "plan_ms_per_step")
     assert [{k: v for k, v in r.items() if k not in drop} for r in resumed] == \
         [{k: v for k, v in r.items() if k not in drop} for r in whole]
+
+
+def test_a_sac_run_and_a_data_set_serve_as_experts(tmp_path):
+    import numpy as np
+
+    import algorithms.sac  # noqa: F401  (registers sac)
+
+    sac = resolve("sac", {"run": {"task": "cartpole-balance", "seed": 0, "steps": 40},
+                          "algorithm": {"hidden": [16, 16], "random_steps": 20, "batch_size": 16}})
+    run = Run(tmp_path / "sac", sac.to_dict(), total_steps=40, quiet=True)
+    ALGORITHMS.get("sac").obj.train(sac, run)
+    run.close()
+    rows = train(tmp_path / "from-sac", "dagger-model", iterations=1, expert=str(tmp_path / "sac"), expert_steps=30)
+    assert len(rows) == 1 and float(rows[0]["expert_return"]) > 0 and rows[0]["model_1step_nmse_expert"]
+
+    n = 30
+    g = np.random.default_rng(0)
+    obs = g.normal(size=(n + 1, 4)) * 0.05
+    path = tmp_path / "expert.npz"
+    np.savez(path, obs=obs[:-1], act=g.uniform(-1, 1, (n, 1)), next_obs=obs[1:], reward=np.ones(n),
+             terminated=np.zeros(n, dtype=bool), truncated=np.eye(n, dtype=bool)[-1])
+    rows = train(tmp_path / "from-npz", "dagger-model", iterations=1, expert=str(path), expert_steps=30)
+    assert float(rows[0]["expert_return"]) == 30.0
+
+
+def test_an_expert_run_of_another_task_is_refused(tmp_path):
+    import algorithms.sac  # noqa: F401  (registers sac)
+    from mbrl_zoo.errors import UserError
+
+    sac = resolve("sac", {"run": {"task": "InvertedPendulum-v5", "seed": 0, "steps": 5},
+                          "algorithm": {"hidden": [8], "random_steps": 5}})
+    run = Run(tmp_path / "sac", sac.to_dict(), total_steps=5, quiet=True)
+    ALGORITHMS.get("sac").obj.train(sac, run)
+    run.close()
+    with pytest.raises(UserError, match="expected a run on cartpole-balance"):
+        check_buildable(resolve("dagger-model", {"run": {"task": "cartpole-balance"},
+                                                 "algorithm": {"expert": str(tmp_path / "sac")}}))
+
+
+def test_a_model_learning_run_serves_as_expert(tmp_path):
+    import algorithms.mpc  # noqa: F401  (registers pets)
+
+    pets = resolve("pets", {"run": {"task": "cartpole-balance", "seed": 0, "steps": 40},
+                            "algorithm": {"random_steps": 20, "refit_every": 20, "horizon": 4, "particles": 2,
+                                          "fit_epochs": 2},
+                            "model": {"hidden": 16, "layers": 2, "ensemble_size": 2, "num_elites": 2},
+                            "planner": {"population_size": 12, "iterations": 2}})
+    run = Run(tmp_path / "pets", pets.to_dict(), total_steps=40, quiet=True)
+    ALGORITHMS.get("mpc").obj.train(pets, run)
+    run.close()
+    rows = train(tmp_path / "from-pets", "dagger-model", iterations=1, expert=str(tmp_path / "pets"), expert_steps=20)
+    assert len(rows) == 1 and float(rows[0]["expert_return"]) > 0
