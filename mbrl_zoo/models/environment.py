@@ -83,9 +83,10 @@ class EnvironmentModel:
 
     def refit(self, real: ReplayBuffer, generator: torch.Generator, other: ReplayBuffer | None = None,
               other_share: float = 0.0) -> dict[str, float]:
-        """Fit the dynamics to every transition of ``real`` (and, given ``other``, to minibatches that
-        draw ``other_share`` of their rows from it: :func:`~mbrl_zoo.models.fit.fit`); returns ``model_*`` statistics to log
-        (none when the model has nothing to learn or the buffer fewer than 2 transitions):
+        """Fit the dynamics to every transition of ``real`` (and, given ``other``, on minibatches
+        that draw ``other_share`` of their rows from it: :func:`~mbrl_zoo.models.fit.fit`); returns
+        ``model_*`` statistics to log (none when the model has nothing to learn or the buffers hold
+        fewer than 2 transitions):
         the last epoch's training loss, the epochs run, ``model_kept_epoch`` (the epoch whose
         weights were kept for the best held-out error; 0 when the weights from before this fit
         stayed best, common once the model has converged), the elites' held-out normalised MSE and

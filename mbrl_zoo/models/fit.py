@@ -227,8 +227,11 @@ def split(data: Batch, ratio: float) -> tuple[Batch, Batch]:
 
 def concat(first: Batch, second: Batch) -> Batch:
     """The rows of ``first`` then those of ``second`` (tensors (N1 + N2, ...)), in ``first``'s dtypes."""
-    return Batch(**{f.name: torch.cat([getattr(first, f.name), getattr(second, f.name).to(getattr(first, f.name).dtype)])
-                    for f in fields(first)})
+    columns = {}
+    for f in fields(first):
+        head = getattr(first, f.name)
+        columns[f.name] = torch.cat([head, getattr(second, f.name).to(head.dtype)])
+    return Batch(**columns)
 
 
 def mixed_count(batch_size: int, share: float, index: int) -> int:
