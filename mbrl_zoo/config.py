@@ -311,7 +311,9 @@ def _bad_type(key: str, value: Any, annotation: Any) -> UserError:
 def check_buildable(config: RunConfig) -> None:
     """Build the task's env, the model and the planner of ``config`` once, and check the task's
     reward and termination against its env on 100 random transitions, so that a bad env id, a bad
-    setting value or a model breaking its contract fails before any results folder exists."""
+    setting value or a model breaking its contract fails before any results folder exists. An
+    algorithm ``Config`` with a ``check_run(config)`` method checks there what needs the task or
+    the filesystem (e.g. that a file it reads exists and fits the task)."""
     from mbrl_zoo.models.base import validate_model
     from mbrl_zoo.tasks import check_task
 
@@ -327,3 +329,6 @@ def check_buildable(config: RunConfig) -> None:
         validate_model(model)
     if config.planner_name is not None:
         config.make_planner(low, high, getattr(config.algorithm, "horizon", 1))
+    check_run = getattr(config.algorithm, "check_run", None)
+    if callable(check_run):
+        check_run(config)

@@ -10,7 +10,7 @@ are held to the same denominator.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,52 @@ def kstep_error(model: DynamicsModel, data: OpenLoopData, members: Sequence[int]
             obs = model.predict(obs, act[:, k])[0][list(members)].mean(dim=0)
         errors.append(normalized_mse(obs, truth[:, 0], truth[:, k + 1]))
     return torch.stack(errors)
+
+
+@torch.no_grad()
+def trajectory_errors(predict: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                      reward_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+                      episodes: Sequence[Batch], horizon: int, stride: int = 1) -> dict[str, float | None]:
+    """A model's errors along real trajectories: the two sides of the simulation lemma (Kearns &
+    Singh 2002; Ross & Bagnell 2012), measured on the state distribution the ``episodes`` (each a
+    Batch of one episode's T consecutive transitions) were played under.
+
+    ``predict(obs (B, O), act (B, A)) -> next_obs (B, O)`` is the model's point prediction and
+    ``reward_fn(obs, act, next_obs) -> (B,)`` scores its transitions. Returns
+
+    - ``one_step_nmse``: :func:`normalized_mse` of ``predict(s_t, a_t)`` against ``s_{t+1}`` over
+      every transition;
+    - ``h_step_nmse``: from every ``stride``-th step t with t + H <= T, the model fed its own
+      predictions under the executed actions a_t..a_{t+H-1}; :func:`normalized_mse` of its s_{t+H}
+      against the real one (start s_t);
+    - ``return_gap`` / ``return_gap_abs``: the mean over those windows of the predicted H-step
+      return sum_k r(s^_k, a_k, s^_{k+1}) minus the real sum_k r_{t+k}, and of its absolute value.
+
+    H-step figures are None when no episode is H steps long.
+    """
+    none = {"h_step_nmse": None, "return_gap": None, "return_gap_abs": None}
+    episodes = [e for e in episodes if len(e) > 0]
+    if not episodes:
+        return {"one_step_nmse": None, **none}
+    obs = torch.cat([e.obs for e in episodes]).float()
+    act = torch.cat([e.act for e in episodes]).float()
+    next_obs = torch.cat([e.next_obs for e in episodes]).float()
+    out: dict[str, float | None] = {"one_step_nmse": float(normalized_mse(predict(obs, act), obs, next_obs))}
+    starts = [(e, t) for e in episodes for t in range(0, len(e) - horizon + 1, stride)]
+    if not starts:
+        return {**out, **none}
+    start = torch.stack([e.obs[t] for e, t in starts]).float()                       # (W, O)
+    actions = torch.stack([e.act[t: t + horizon] for e, t in starts]).float()        # (W, H, A)
+    truth = torch.stack([e.next_obs[t + horizon - 1] for e, t in starts]).float()    # (W, O)
+    real = torch.stack([e.rew[t: t + horizon].sum() for e, t in starts]).double()    # (W,)
+    state, predicted = start, torch.zeros(len(starts), dtype=torch.float64)
+    for k in range(horizon):
+        following = predict(state, actions[:, k])
+        predicted += reward_fn(state, actions[:, k], following).double()
+        state = following
+    gap = predicted - real
+    return {**out, "h_step_nmse": float(normalized_mse(state, start, truth)), "return_gap": float(gap.mean()),
+            "return_gap_abs": float(gap.abs().mean())}
 
 
 def kstep_by_ensemble_size(model: DynamicsModel, data: OpenLoopData,

@@ -81,17 +81,22 @@ class EnvironmentModel:
     def trainable(self) -> bool:
         return self.dynamics.trainable
 
-    def refit(self, real: ReplayBuffer, generator: torch.Generator) -> dict[str, float]:
-        """Fit the dynamics to every transition of ``real``; returns ``model_*`` statistics to log
-        (none when the model has nothing to learn or the buffer fewer than 2 transitions):
+    def refit(self, real: ReplayBuffer, generator: torch.Generator, other: ReplayBuffer | None = None,
+              other_share: float = 0.0) -> dict[str, float]:
+        """Fit the dynamics to every transition of ``real`` (and, given ``other``, on minibatches
+        that draw ``other_share`` of their rows from it: :func:`~mbrl_zoo.models.fit.fit`); returns
+        ``model_*`` statistics to log (none when the model has nothing to learn or the buffers hold
+        fewer than 2 transitions):
         the last epoch's training loss, the epochs run, ``model_kept_epoch`` (the epoch whose
         weights were kept for the best held-out error; 0 when the weights from before this fit
         stayed best, common once the model has converged), the elites' held-out normalised MSE and
         NLL, and the seconds taken."""
-        if not self.trainable or len(real) < 2:
+        mixed = other is not None and len(other) > 0 and other_share > 0.0
+        if not self.trainable or len(real) + (len(other) if mixed else 0) < 2:
             return {}
         s = self.settings
-        stats = fit(self.dynamics, real.all(), epochs=s.fit_epochs, batch_size=s.fit_batch_size,
+        stats = fit(self.dynamics, real.all(), other=other.all() if mixed else None, other_share=other_share,
+                    epochs=s.fit_epochs, batch_size=s.fit_batch_size,
                     holdout_ratio=s.fit_holdout_ratio, patience=s.fit_patience, lr=s.fit_lr,
                     weight_decay=s.fit_weight_decay, optimizer=self.optimizer, generator=generator)
         self.optimizer = stats.optimizer

@@ -80,6 +80,8 @@ def fit(
     optimizer: torch.optim.Optimizer | None = None,
     generator: torch.Generator | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    other: Batch | None = None,
+    other_share: float = 0.0,
 ) -> FitStats:
     """Train ``model`` on all transitions in ``data`` (tensors (N, ...)); returns per-epoch stats.
 
@@ -95,22 +97,46 @@ def fit(
     this call) are restored, so a refit on a grown buffer continues from the current weights and
     never ends worse on held-out data. Then the ``num_elites`` members with the lowest held-out
     error become the elites. Weight decay is L2 on weight matrices only.
+
+    With a second data set ``other`` and 0 < ``other_share`` < 1, every minibatch draws
+    ``other_share`` of its rows from ``other``'s training rows and the rest from ``data``'s
+    (:func:`mixed_minibatch`), whatever the sizes of the two sets: the weighted mixture of Ross &
+    Bagnell 2012 (DAgger for system identification, e.g. 50% expert and 50% learner data), not a
+    data set with duplicated rows. Each set has its own holdout (by :func:`holdout_rows`); the
+    held-out figures are measured on both together. An epoch is as many minibatches as the two
+    training sets hold rows; each member draws its own rows (with replacement), so no bootstrap
+    resample is added. With ``other_share`` 0 (or ``other`` empty) ``other`` is ignored; with 1
+    (or ``data`` empty) only ``other`` is fitted.
     """
+    if other is not None and not 0.0 <= other_share <= 1.0:
+        raise UserError(f"fit's other_share={other_share!r} must lie in [0, 1].")
+    if other is not None and (other_share == 1.0 or len(data) == 0):
+        data, other = other, None
+    if other is not None and (other_share == 0.0 or len(other) == 0):
+        other = None
     start = time.perf_counter()
-    n = len(data)
+    n = len(data) + (len(other) if other is not None else 0)
     if not any(p.requires_grad for p in model.parameters()):
         raise UserError(f"model {type(model).__name__} has no trainable parameters; there is nothing to fit.")
     if n < 2 or not 0.0 <= holdout_ratio < 1.0 or epochs < 1 or batch_size < 1:
         raise UserError(f"fit needs >= 2 transitions (got {n}), 0 <= holdout_ratio < 1 (got {holdout_ratio}), "
                         f"epochs >= 1 (got {epochs}) and batch_size >= 1 (got {batch_size}).")
     members = model.ensemble_size
-    held_out = holdout_rows(data, holdout_ratio)
-    held = int(held_out.sum())
-    holdout, train = take(data, held_out.nonzero().squeeze(1)), take(data, (~held_out).nonzero().squeeze(1))
+    holdout, train = split(data, holdout_ratio)
+    other_train = None
+    if other is not None:
+        other_holdout, other_train = split(other, holdout_ratio)
+        holdout = concat(holdout, other_holdout)
+        if len(train) == 0 or len(other_train) == 0:
+            raise UserError(f"fit with two data sets needs training rows in both; got {len(train)} and "
+                            f"{len(other_train)} after holding out {holdout_ratio:.0%}. Collect more transitions.")
+    held = len(holdout)
     n_train = len(train)
     if hasattr(model, "update_normalizers"):
-        model.update_normalizers(train)
-    if bootstrap and members > 1:
+        model.update_normalizers(train if other_train is None else concat(train, other_train))
+    if other_train is not None:
+        rows = None
+    elif bootstrap and members > 1:
         rows = torch.randint(n_train, (members, n_train), generator=generator)
     else:
         rows = torch.arange(n_train).expand(members, n_train)
@@ -120,12 +146,20 @@ def fit(
     if held:
         best, best_state = float(evaluate(model, holdout)[0].mean()), snapshot(model)
     history: list[EpochStats] = []
+    drawn = 0  # minibatches drawn so far from two data sets
     for epoch in range(1, epochs + 1):
-        shuffled = rows.gather(1, torch.argsort(torch.rand(members, n_train, generator=generator), dim=1))
+        if other_train is None:
+            shuffled = rows.gather(1, torch.argsort(torch.rand(members, n_train, generator=generator), dim=1))
+            minibatches = (take(train, picked if members > 1 else picked[0])
+                           for picked in shuffled.split(batch_size, dim=1))
+        else:
+            count = -(-(n_train + len(other_train)) // batch_size)
+            minibatches = (mixed_minibatch(train, other_train, other_share, batch_size, drawn + j, members, generator)
+                           for j in range(count))
+            drawn += count
         losses = []
-        for first in range(0, n_train, batch_size):
-            picked = shuffled[:, first: first + batch_size]
-            loss, _ = model.loss(take(train, picked if members > 1 else picked[0]))
+        for minibatch in minibatches:
+            loss, _ = model.loss(minibatch)
             if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
                 raise UserError(f"model {type(model).__name__}.loss must return a scalar tensor first; "
                                 f"got {type(loss).__name__} {tuple(getattr(loss, 'shape', ()))}.")
@@ -183,6 +217,47 @@ def holdout_rows(data: Batch, ratio: float) -> torch.Tensor:
     u = (mixed * multipliers[-2] + multipliers[-1]) % HASH_PRIME
     held_out = u.to(torch.float64) / HASH_PRIME < ratio
     return held_out if not bool(held_out.all()) else torch.zeros_like(held_out)
+
+
+def split(data: Batch, ratio: float) -> tuple[Batch, Batch]:
+    """``(holdout, train)``: the rows of ``data`` that :func:`holdout_rows` holds out, and the rest."""
+    held_out = holdout_rows(data, ratio)
+    return take(data, held_out.nonzero().squeeze(1)), take(data, (~held_out).nonzero().squeeze(1))
+
+
+def concat(first: Batch, second: Batch) -> Batch:
+    """The rows of ``first`` then those of ``second`` (tensors (N1 + N2, ...)), in ``first``'s dtypes."""
+    columns = {}
+    for f in fields(first):
+        head = getattr(first, f.name)
+        columns[f.name] = torch.cat([head, getattr(second, f.name).to(head.dtype)])
+    return Batch(**columns)
+
+
+def mixed_count(batch_size: int, share: float, index: int) -> int:
+    """How many rows of minibatch number ``index`` (0, 1, ...) come from the second set:
+    ``floor((index + 1) s B) - floor(index s B)``, so that any run of consecutive minibatches holds
+    ``s B`` such rows per minibatch to within one row in all (B = ``batch_size``, s = ``share``)."""
+    return int((index + 1) * share * batch_size + 1e-9) - int(index * share * batch_size + 1e-9)
+
+
+def mixed_minibatch(first: Batch, second: Batch, share: float, batch_size: int, index: int, members: int,
+                    generator: torch.Generator | None = None) -> Batch:
+    """Minibatch number ``index`` of a fit on two data sets: :func:`mixed_count` rows drawn uniformly
+    (with replacement) from ``second`` and the rest of ``batch_size`` from ``first``, each of the
+    ``members`` drawing its own; tensors (E, B, ...) when ``members`` > 1, else (B, ...)."""
+    k = mixed_count(batch_size, share, index)
+    rows_first = torch.randint(len(first), (members, batch_size - k), generator=generator)
+    rows_second = torch.randint(len(second), (members, k), generator=generator)
+    parts = [take(first, rows_first), take(second, rows_second)]
+    mixed = Batch(**{f.name: torch.cat([getattr(p, f.name).to(getattr(parts[0], f.name).dtype) for p in parts], dim=1)
+                     for f in fields(first)})
+    return mixed if members > 1 else take_member(mixed, 0)
+
+
+def take_member(data: Batch, member: int) -> Batch:
+    """The rows of one member of a (E, B, ...) batch: tensors (B, ...)."""
+    return Batch(**{f.name: getattr(data, f.name)[member] for f in fields(data)})
 
 
 def make_optimizer(model: DynamicsModel, lr: float = 1e-3, weight_decay: float = 5e-5) -> torch.optim.Adam:

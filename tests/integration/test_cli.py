@@ -69,9 +69,12 @@ def test_list_prints_every_table(capsys):
     (["run", "pets", "--steps", "0"], "run.steps (--steps) must be >= 1 environment step, got 0"),
     (["run", "pets", "--seed", "-1"], "run.seed must lie in [0, 2**32)"),
     (["run", "sac", "--set", "planner.name=cem"],
-     "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: mbmf, mpc"),
+     "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: dagger-model, mbmf, mpc"),
     (["run", "sac", "--set", "model.name=pe"], "algorithm 'sac' uses no model"),
     (["run"], "the following arguments are required: pairing"),
+    (["run", "dagger-model", "--task", "Reacher-v5"], "algorithm.expert='oracle' plans on the simulator"),
+    (["run", "dagger-model", "--set", "algorithm.expert=nowhere.npz"], "cannot read expert data set 'nowhere.npz'"),
+    (["run", "dagger-model", "--set", "algorithm.expert_fraction=2"], "algorithm.expert_fraction=2.0 must lie in [0, 1]"),
 ])
 def test_bad_input_exits_2_with_one_paragraph_and_no_folder(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
