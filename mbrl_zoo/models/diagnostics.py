@@ -10,6 +10,7 @@ are held to the same denominator.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import DynamicsModel
 from mbrl_zoo.types import Batch
 
@@ -221,3 +223,160 @@ def plot_disagreement(disagreement: torch.Tensor, error: torch.Tensor, ax: Any =
     ax.set(xlabel="ensemble disagreement (normalised)", ylabel="true squared error (normalised)",
            xscale="log", yscale="log")
     return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Value estimates by rollout length (the bias/variance trade-off of MVE, Feinberg et al. 2018,
+# and of MBPO's short branched rollouts, Janner et al. 2019)
+# ---------------------------------------------------------------------------------------------
+
+Policy = Callable[[torch.Tensor], torch.Tensor]
+"""A fixed deterministic policy: observations (B, O) -> actions (B, A)."""
+
+
+@torch.no_grad()
+def policy_returns(model: DynamicsModel, obs0: torch.Tensor, policy: Policy, reward_fn: Callable,
+                   steps: int, discount: float, termination_fn: Callable | None = None) -> torch.Tensor:
+    """Discounted return ``sum_{t<steps} discount^t r_t`` (N,) of ``policy`` from each start ``obs0``
+    (N, O), stepping ``model``'s mean prediction (with the simulator oracle: the true return, the
+    simulator reset to each start state). Rewards after a termination count zero."""
+    obs, alive = obs0, torch.ones(obs0.shape[0], dtype=obs0.dtype)
+    total = torch.zeros_like(alive)
+    for t in range(steps):
+        act = policy(obs)
+        next_obs = model.mean(obs, act)
+        total += discount**t * alive * reward_fn(obs, act, next_obs).to(alive.dtype)
+        if termination_fn is not None:
+            alive = alive * (~termination_fn(obs, act, next_obs)).to(alive.dtype)
+        obs = next_obs
+    return total
+
+
+@torch.no_grad()
+def value_estimates(model: DynamicsModel, obs0: torch.Tensor, policy: Policy, reward_fn: Callable,
+                    value_fn: Callable[[torch.Tensor], torch.Tensor], horizons: Sequence[int], discount: float,
+                    particles: int = 1, termination_fn: Callable | None = None,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """H-step model-based value estimates of ``policy`` from each start state, for each H in
+    ``horizons``: shape (len(horizons), E * particles, N), where E = ``model.ensemble_size``.
+
+    ``V_H(s_0) = sum_{t<H} discount^t r(s_t, a_t, s_{t+1}) + discount^H V(s_H)``, ``a_t = policy(s_t)``,
+    with ``s_{t+1}`` sampled from one ensemble member kept for the whole rollout (TS-inf, Chua et
+    al. 2018) and ``V = value_fn`` (N,) the terminal value (the critic of MVE, Feinberg et al. 2018);
+    H = 0 is the critic alone. Column ``e * particles + p`` is particle p of member e. A terminated
+    rollout earns no reward and no terminal value after its termination.
+    """
+    horizons = [int(h) for h in horizons]
+    if not horizons or min(horizons) < 0:
+        raise UserError(f"horizons={horizons!r} must be a non-empty list of integers >= 0.")
+    members, n = model.ensemble_size, obs0.shape[0]
+    copies = members * particles
+    obs = obs0.repeat(copies, 1)  # row (e * particles + p) * N + i
+    member = torch.arange(members).repeat_interleave(particles * n)
+    alive = torch.ones(copies * n, dtype=obs0.dtype)
+    reward = torch.zeros_like(alive)
+    out = torch.empty(len(horizons), copies * n, dtype=obs0.dtype)
+    for t in range(max(horizons) + 1):
+        for i, h in enumerate(horizons):
+            if h == t:
+                out[i] = reward + discount**t * alive * value_fn(obs).reshape(-1).to(alive.dtype)
+        if t == max(horizons):
+            break
+        act = policy(obs)
+        next_obs = model.sample(obs, act, member, generator)
+        reward = reward + discount**t * alive * reward_fn(obs, act, next_obs).to(alive.dtype)
+        if termination_fn is not None:
+            alive = alive * (~termination_fn(obs, act, next_obs)).to(alive.dtype)
+        obs = next_obs
+    return out.reshape(len(horizons), copies, n)
+
+
+def value_error_decomposition(estimates: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Split the mean squared error of value estimates into bias and variance.
+
+    ``estimates`` (S, H, M, N): S models fitted on different data seeds, H rollout lengths, M
+    estimates per model (ensemble members x particles), N start states; ``truth`` (N,) the true
+    returns. Returns tensors (H,), each averaged over start states:
+
+    - ``bias2``: ``(mean over s, m of the estimate - truth)^2``;
+    - ``var_model``: variance over the M estimates of one model (members and particles), averaged
+      over models;
+    - ``var_data``: variance over data seeds of each model's mean estimate;
+    - ``mse``: ``bias2 + var_model + var_data``, which equals the mean over s, m of
+      ``(estimate - truth)^2`` (population variances, so the split is exact).
+    """
+    if estimates.dim() != 4 or truth.shape != estimates.shape[-1:]:
+        raise UserError(f"estimates must be (S, H, M, N) and truth (N,); got {tuple(estimates.shape)} and "
+                        f"{tuple(truth.shape)}.")
+    per_model = estimates.mean(dim=2)  # (S, H, N)
+    bias2 = (per_model.mean(dim=0) - truth).square().mean(dim=-1)
+    var_model = estimates.var(dim=2, unbiased=False).mean(dim=(0, -1))
+    var_data = per_model.var(dim=0, unbiased=False).mean(dim=-1)
+    return {"bias2": bias2, "var_model": var_model, "var_data": var_data, "mse": bias2 + var_model + var_data}
+
+
+def fit_value_function(obs: torch.Tensor, returns: torch.Tensor, hidden: int = 64, steps: int = 2000,
+                       batch_size: int = 256, lr: float = 1e-3,
+                       generator: torch.Generator | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A critic for :func:`value_estimates`: an MLP (O -> hidden -> hidden -> 1, SiLU) regressed on
+    Monte Carlo returns ``returns`` (N,) from states ``obs`` (N, O), inputs and targets
+    standardised. Returns a function of observations (B, O) -> values (B,)."""
+    x, y = obs.float(), returns.float()
+    x_mean, x_std = x.mean(0), x.std(0).clamp_min(1e-6)
+    y_mean, y_std = y.mean(), y.std().clamp_min(1e-6)
+    if generator is not None:
+        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, hidden),
+                              torch.nn.SiLU(), torch.nn.Linear(hidden, 1))
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    xs, ys = (x - x_mean) / x_std, (y - y_mean) / y_std
+    for _ in range(steps):
+        rows = torch.randint(len(xs), (min(batch_size, len(xs)),), generator=generator)
+        loss = (net(xs[rows]).squeeze(-1) - ys[rows]).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    @torch.no_grad()
+    def value(o: torch.Tensor) -> torch.Tensor:
+        return (net((o.float() - x_mean) / x_std).squeeze(-1) * y_std + y_mean).to(o.dtype)
+
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Ensemble calibration (Lakshminarayanan et al. 2017; Chua et al. 2018)
+# ---------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def ensemble_predictive(model: DynamicsModel, obs: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ensemble's predictive mean and variance of ``next_obs``, each (B, O), moment-matched
+    over all E members: ``mean = avg_e mu_e``, ``var = avg_e sigma_e^2 + Var_e mu_e`` (aleatoric
+    plus epistemic, Lakshminarayanan et al. 2017). A point predictor has sigma_e^2 = 0."""
+    means, variances = model.predict(obs, act)
+    return means.mean(dim=0), variances.mean(dim=0) + means.var(dim=0, unbiased=False)
+
+
+def gaussian_nll(mean: torch.Tensor, var: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Gaussian negative log-likelihood per dim (nats), averaged over dims: ``mean``, ``var``,
+    ``target`` (..., O) -> (...). Variances are floored at 1e-12."""
+    var = var.clamp_min(1e-12)
+    return 0.5 * ((target - mean).square() / var + var.log() + math.log(2 * math.pi)).mean(dim=-1)
+
+
+def interval_coverage(mean: torch.Tensor, var: torch.Tensor, target: torch.Tensor,
+                      widths: Sequence[float]) -> torch.Tensor:
+    """Share (len(widths),) of the entries of ``target`` (B, O) inside ``mean +- w * sqrt(var)``
+    for each width w in ``widths`` (in standard deviations), over all rows and dims. A calibrated
+    Gaussian covers 0.683 at w = 1 and 0.954 at w = 2."""
+    z = (target - mean).abs() / var.clamp_min(1e-24).sqrt()
+    return torch.stack([(z <= w).double().mean() for w in widths])
+
+
+def reliability(mean: torch.Tensor, var: torch.Tensor, target: torch.Tensor,
+                levels: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)) -> torch.Tensor:
+    """Observed share (len(levels),) of targets inside the central Gaussian interval of each
+    nominal probability in ``levels`` (a reliability diagram: calibrated = on the diagonal, below
+    it = overconfident)."""
+    widths = [math.sqrt(2.0) * float(torch.erfinv(torch.tensor(float(p), dtype=torch.float64))) for p in levels]
+    return interval_coverage(mean, var, target, widths)
