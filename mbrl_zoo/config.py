@@ -8,17 +8,19 @@ dataclass or constructor keyword arguments (see :mod:`mbrl_zoo.registry`). ``mod
 dropped, since they were chosen for that component.
 
 Overrides arrive as ``{"planner": {"population_size": 200}}`` (from YAML) or the strings
-``"planner.population_size=200"`` (from ``--set``; values parse as YAML scalars). Unknown
-sections or keys and ill-typed values raise :class:`UserError` naming the key and the valid keys.
+``"planner.population_size=200"`` (from ``--set``; values parse as YAML scalars, and number
+literals that YAML 1.1 leaves as text, ``1e-3``, ``nan``, ``inf``, as floats). Every section is
+built and checked by :func:`mbrl_zoo.settings.build_dataclass`: unknown sections or keys,
+ill-typed values, NaN or infinite numbers, values outside a field's declared range and broken
+cross-field rules raise :class:`UserError` naming ``section.key``, the value and what is allowed,
+before anything is built or written.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
-import types
-import typing
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,14 @@ import yaml
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Entry, check_compatible
+from mbrl_zoo.settings import build_dataclass, coerce, setting
+
+__all__ = ["RunConfig", "RunSettings", "build_dataclass", "check_buildable", "coerce", "load_yaml", "merge",
+           "parse_set", "resolve"]
 
 SECTIONS = ("run", "algorithm", "model", "planner")
+FLOAT_LITERAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+"""Number literals that YAML 1.1 reads as text: exponents without a dot (``1e-3``), ``nan``, ``inf``."""
 
 
 @dataclass(frozen=True)
@@ -36,14 +44,11 @@ class RunSettings:
     """The ``run`` section: which task, which seed, how many environment steps in all."""
 
     task: str = "cartpole-swingup"
-    seed: int = 0
-    steps: int = 2000
-
-    def __post_init__(self):
-        if not 0 <= self.seed < 2**32:
-            raise UserError(f"run.seed must lie in [0, 2**32) (env resets take non-negative seeds), got {self.seed}.")
-        if self.steps < 1:
-            raise UserError(f"run.steps (--steps) must be >= 1 environment step, got {self.steps}.")
+    """A registered task (``mbrl-zoo list tasks``)."""
+    seed: int = setting(0, "[0, 2**32)", note="env resets take non-negative seeds")
+    """Seeds the env resets, the networks' initialisation and every random stream."""
+    steps: int = setting(2000, ">= 1", note="environment steps in all, --steps")
+    """Environment steps in all; the episode running when they end is cut there."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +85,13 @@ class RunConfig:
         """Build the configured dynamics model for these dimensions."""
         entry = MODELS.get(self.model_name)
         extra = {"task": self.task_spec()} if "task" in inspect.signature(entry.obj).parameters else {}
-        return entry.obj(obs_dim=obs_dim, act_dim=act_dim, **extra, **dataclasses.asdict(self.model))
+        return entry.build(obs_dim=obs_dim, act_dim=act_dim, **extra, **dataclasses.asdict(self.model))
 
     def make_planner(self, action_low, action_high, horizon: int):
         """Build the configured planner for these action bounds (A,) and horizon H."""
         entry = PLANNERS.get(self.planner_name)
-        return entry.obj(action_low=action_low, action_high=action_high, horizon=horizon,
-                         **dataclasses.asdict(self.planner))
+        return entry.build(action_low=action_low, action_high=action_high, horizon=horizon,
+                           **dataclasses.asdict(self.planner))
 
 
 def parse_set(assignments: list[str]) -> dict[str, dict[str, Any]]:
@@ -104,6 +109,8 @@ def parse_set(assignments: list[str]) -> dict[str, dict[str, Any]]:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        if isinstance(value, str) and FLOAT_LITERAL.fullmatch(value.strip()):
+            value = float(value)
         nested.setdefault(section, {})[name] = value
     return nested
 
@@ -175,83 +182,12 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
                      chosen["model"][0], chosen["model"][1], chosen["planner"][0], chosen["planner"][1])
 
 
-def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
-    """Instantiate dataclass ``cls`` from ``values``, checking every key and value's type."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    checked = {}
-    for key, value in values.items():
-        if key not in fields:
-            valid = ", ".join(sorted(fields)) or "(none)"
-            close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
-            hint = f" Did you mean {section}.{close[0]}?" if close else ""
-            raise UserError(f"unknown key {section}.{key}; valid keys of {section} ({cls.__name__}): {valid}.{hint}")
-        checked[key] = coerce(value, hints.get(key, Any), f"{section}.{key}")
-    return cls(**checked)
-
-
-def coerce(value: Any, annotation: Any, key: str) -> Any:
-    """Return ``value`` as ``annotation`` (int, float, bool, str, tuples, lists, Optional, Literal)."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return coerce(value, option, key)
-            except UserError as exc:
-                errors.append(exc)
-        raise _bad_type(key, value, annotation)
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        raise UserError(f"{key}={value!r} is not allowed; choose one of: {', '.join(map(repr, args))}.")
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise _bad_type(key, value, annotation)
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(args) != len(value):
-                raise _bad_type(key, value, annotation)
-            items = [coerce(v, a, key) for v, a in zip(value, args)]
-        else:
-            items = [coerce(v, args[0] if args else Any, key) for v in value]
-        return origin(items)
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise _bad_type(key, value, annotation)
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise _bad_type(key, value, annotation)
-    if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise _bad_type(key, value, annotation)
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise _bad_type(key, value, annotation)
-    if isinstance(annotation, type) and not isinstance(value, annotation):
-        raise _bad_type(key, value, annotation)
-    return value
-
-
-def _bad_type(key: str, value: Any, annotation: Any) -> UserError:
-    name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-    return UserError(f"{key}={value!r} has the wrong type ({type(value).__name__}); expected {name}.")
-
-
 def check_buildable(config: RunConfig) -> None:
     """Build the task's env, the model and the planner of ``config`` once, and check the task's
     reward and termination against its env on 100 random transitions, so that a bad env id, a bad
-    setting value or a model breaking its contract fails before any results folder exists."""
+    setting value, a component whose constructor fails (named with its file and line, see
+    :meth:`~mbrl_zoo.registry.Entry.build`) or a model breaking its contract on its first call
+    (:func:`~mbrl_zoo.models.base.validate_model`) fails before any results folder exists."""
     from mbrl_zoo.models.base import validate_model
     from mbrl_zoo.tasks import check_task
 
@@ -264,7 +200,7 @@ def check_buildable(config: RunConfig) -> None:
     low, high = spec.action_bounds()
     if config.model_name is not None:
         model = config.make_model(obs_dim, act_dim)
-        validate_model(model)
+        validate_model(model, name=config.model_name)
         if "ensemble" in ALGORITHMS.get(config.algorithm_name).requires and model.ensemble_size < 2:
             raise UserError(
                 f"algorithm {config.algorithm_name!r} needs an ensemble, but model {config.model_name!r} has "
