@@ -116,7 +116,7 @@ class MLPSettings:
     """Predict ``next_obs - obs`` instead of ``next_obs``."""
     normalize: bool = True
     """Standardise inputs and targets with statistics of the training data."""
-    angle_dims: tuple[int, ...] | None = setting(None, ">= 0", unique=True, note="observation dims")
+    angle_dims: tuple[int, ...] | None = setting(None, ">= 0", unique=True, note="indices of observation dims")
     """Observation dims fed to the network as (sin, cos), each in [0, obs_dim) and named once;
     None takes the task's ``angle_dims``."""
     learn_reward: bool = False
