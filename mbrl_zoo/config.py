@@ -8,17 +8,19 @@ dataclass or constructor keyword arguments (see :mod:`mbrl_zoo.registry`). ``mod
 dropped, since they were chosen for that component.
 
 Overrides arrive as ``{"planner": {"population_size": 200}}`` (from YAML) or the strings
-``"planner.population_size=200"`` (from ``--set``; values parse as YAML scalars). Unknown
-sections or keys and ill-typed values raise :class:`UserError` naming the key and the valid keys.
+``"planner.population_size=200"`` (from ``--set``; values parse as YAML scalars, and number
+literals that YAML 1.1 leaves as text, ``1e-3``, ``nan``, ``inf``, as floats). Every section is
+built and checked by :func:`mbrl_zoo.settings.build_dataclass`: unknown sections or keys,
+ill-typed values, NaN or infinite numbers, values outside a field's declared range and broken
+cross-field rules raise :class:`UserError` naming ``section.key``, the value and what is allowed,
+before anything is built or written. Keys of earlier versions are refused with their new name.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
-import types
-import typing
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,14 @@ import yaml
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Entry, check_compatible
+from mbrl_zoo.settings import build_dataclass, coerce, setting
+
+__all__ = ["RunConfig", "RunSettings", "build_dataclass", "check_buildable", "coerce", "from_dict", "load_yaml",
+           "merge", "parse_set", "resolve", "upgrade"]
 
 SECTIONS = ("run", "algorithm", "model", "planner")
+FLOAT_LITERAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+"""Number literals that YAML 1.1 reads as text: exponents without a dot (``1e-3``), ``nan``, ``inf``."""
 DEFAULT_LEARNING_STEPS = 2000
 """Env steps after the random warm-up (``algorithm.random_steps``) of a run given no ``--steps``."""
 
@@ -57,17 +65,13 @@ class RunSettings:
     threads; ``--resume`` accepts another thread count."""
 
     task: str = "cartpole-swingup"
-    seed: int = 0
-    steps: int = 2000
-    threads: int = 1
-
-    def __post_init__(self):
-        if not 0 <= self.seed < 2**32:
-            raise UserError(f"run.seed must lie in [0, 2**32) (env resets take non-negative seeds), got {self.seed}.")
-        if self.steps < 1:
-            raise UserError(f"run.steps (--steps) must be >= 1 environment step, got {self.steps}.")
-        if self.threads < 1:
-            raise UserError(f"run.threads (--threads) must be >= 1, got {self.threads}.")
+    """A registered task (``mbrl-zoo list tasks``)."""
+    seed: int = setting(0, "[0, 2**32)", note="env resets take non-negative seeds")
+    """Seeds the env resets, the networks' initialisation and every random stream."""
+    steps: int = setting(2000, ">= 1", note="environment steps in all, --steps")
+    """Environment steps in all; the episode running when they end is cut there (marked ``cut``)."""
+    threads: int = setting(1, ">= 1", note="torch CPU threads, --threads")
+    """Torch's CPU threads for this run."""
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,13 @@ class RunConfig:
         """Build the configured dynamics model for these dimensions."""
         entry = MODELS.get(self.model_name)
         extra = {"task": self.task_spec()} if "task" in inspect.signature(entry.obj).parameters else {}
-        return entry.obj(obs_dim=obs_dim, act_dim=act_dim, **extra, **dataclasses.asdict(self.model))
+        return entry.build(obs_dim=obs_dim, act_dim=act_dim, **extra, **dataclasses.asdict(self.model))
 
     def make_planner(self, action_low, action_high, horizon: int):
         """Build the configured planner for these action bounds (A,) and horizon H."""
         entry = PLANNERS.get(self.planner_name)
-        return entry.obj(action_low=action_low, action_high=action_high, horizon=horizon,
-                         **dataclasses.asdict(self.planner))
+        return entry.build(action_low=action_low, action_high=action_high, horizon=horizon,
+                           **dataclasses.asdict(self.planner))
 
 
 def parse_set(assignments: list[str]) -> dict[str, dict[str, Any]]:
@@ -128,6 +132,8 @@ def parse_set(assignments: list[str]) -> dict[str, dict[str, Any]]:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        if isinstance(value, str) and FLOAT_LITERAL.fullmatch(value.strip()):
+            value = float(value)
         nested.setdefault(section, {})[name] = value
     return nested
 
@@ -168,6 +174,7 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
     TASKS.get(run.task)
     defaults = pairing.settings_for(run.task)
     algorithm_entry = ALGORITHMS.get(pairing.algorithm)
+    refuse_old_keys(algorithm_entry.config_class(), overrides.get("algorithm", {}), "algorithm")
     algorithm = build_dataclass(
         algorithm_entry.config_class(),
         {**defaults.get("algorithm", {}), **overrides.get("algorithm", {})},
@@ -230,88 +237,26 @@ def from_dict(saved: dict[str, Any]) -> RunConfig:
     return resolve(saved["pairing"], overrides)
 
 
-def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
-    """Instantiate dataclass ``cls`` from ``values``, checking every key and value's type."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    checked = {}
+def refuse_old_keys(cls: type, values: dict[str, Any], section: str) -> None:
+    """Refuse (:class:`UserError`) a key of an earlier version that ``cls`` no longer has, naming
+    the key that holds its setting now (:data:`RENAMED_KEYS`) or why it is gone (:data:`REMOVED_KEYS`)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
     for key, value in values.items():
+        if key in fields:
+            continue
         renamed = RENAMED_KEYS.get((section, key))
-        if key not in fields and renamed in fields:
+        if renamed in fields:
             raise UserError(f"{section}.{key} is now called {section}.{renamed}; set {section}.{renamed}={value!r}.")
-        if key not in fields and (section, key) in REMOVED_KEYS:
+        if (section, key) in REMOVED_KEYS:
             raise UserError(f"{section}.{key} is no longer a setting: {REMOVED_KEYS[(section, key)]}.")
-        if key not in fields:
-            valid = ", ".join(sorted(fields)) or "(none)"
-            close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
-            hint = f" Did you mean {section}.{close[0]}?" if close else ""
-            raise UserError(f"unknown key {section}.{key}; valid keys of {section} ({cls.__name__}): {valid}.{hint}")
-        checked[key] = coerce(value, hints.get(key, Any), f"{section}.{key}")
-    return cls(**checked)
-
-
-def coerce(value: Any, annotation: Any, key: str) -> Any:
-    """Return ``value`` as ``annotation`` (int, float, bool, str, tuples, lists, Optional, Literal)."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return coerce(value, option, key)
-            except UserError as exc:
-                errors.append(exc)
-        raise _bad_type(key, value, annotation)
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        raise UserError(f"{key}={value!r} is not allowed; choose one of: {', '.join(map(repr, args))}.")
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise _bad_type(key, value, annotation)
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(args) != len(value):
-                raise _bad_type(key, value, annotation)
-            items = [coerce(v, a, key) for v, a in zip(value, args)]
-        else:
-            items = [coerce(v, args[0] if args else Any, key) for v in value]
-        return origin(items)
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise _bad_type(key, value, annotation)
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise _bad_type(key, value, annotation)
-    if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise _bad_type(key, value, annotation)
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise _bad_type(key, value, annotation)
-    if isinstance(annotation, type) and not isinstance(value, annotation):
-        raise _bad_type(key, value, annotation)
-    return value
-
-
-def _bad_type(key: str, value: Any, annotation: Any) -> UserError:
-    name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-    return UserError(f"{key}={value!r} has the wrong type ({type(value).__name__}); expected {name}.")
 
 
 def check_buildable(config: RunConfig) -> None:
     """Build the task's env, the model and the planner of ``config`` once, and check the task's
     reward and termination against its env on 100 random transitions, so that a bad env id, a bad
-    setting value or a model breaking its contract fails before any results folder exists. An
+    setting value, a component whose constructor fails (named with its file and line, see
+    :meth:`~mbrl_zoo.registry.Entry.build`) or a model breaking its contract on its first call
+    (:func:`~mbrl_zoo.models.base.validate_model`) fails before any results folder exists. An
     algorithm ``Config`` with a ``check_run(config)`` method checks there what needs the task or
     the filesystem (e.g. that a file it reads exists and fits the task)."""
     from mbrl_zoo.models.base import validate_model
@@ -326,7 +271,7 @@ def check_buildable(config: RunConfig) -> None:
     low, high = spec.action_bounds()
     if config.model_name is not None:
         model = config.make_model(obs_dim, act_dim)
-        validate_model(model)
+        validate_model(model, name=config.model_name)
     if config.planner_name is not None:
         config.make_planner(low, high, getattr(config.algorithm, "horizon", 1))
     check_run = getattr(config.algorithm, "check_run", None)

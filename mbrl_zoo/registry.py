@@ -10,8 +10,14 @@ A student's model, planner, task or algorithm joins the zoo with one decorator::
 
 and is then accepted everywhere by name (``--set model.name=my-model``, ``--plugin my_model.py``).
 
-Settings of a component are the keyword arguments of its constructor (or factory): the registry
-builds a config dataclass from that signature, so defaults live in one place. Capability ``tags``
+Settings of a component are its ``Config``: a frozen dataclass on the class (``CEM.Config``,
+``MLPDynamics.Config``, an algorithm module's ``Config``) whose fields have defaults, docstrings
+and declared ranges (:func:`mbrl_zoo.settings.setting`), checked when a run's config is resolved.
+Every built-in component declares one. A plug-in that declares none (a student's one-file model)
+gets one made from its constructor's keyword arguments: each argument after the ones the caller
+supplies (``obs_dim``, ``act_dim``, ``task`` for models; bounds and ``horizon`` for planners) becomes
+a setting with the argument's default and annotation, checked for type and finiteness only; an
+argument without a default is refused, naming the file and line. Capability ``tags``
 (``"ensemble"``, ``"differentiable"``, ``"simulator"``, ...) let algorithms and planners refuse a
 pairing that cannot work, with the reason, before any work starts.
 """
@@ -24,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mbrl_zoo.errors import UserError, unknown_name
+from mbrl_zoo.errors import UserError, located, source_file, unknown_name
 
 
 def first_sentence(doc: str) -> str:
@@ -47,7 +53,8 @@ class Entry:
 
     ``obj`` is the class or factory; ``tags`` are its capabilities (for models) or requirements
     (``requires`` on planners and algorithms); ``skip`` lists constructor arguments the caller
-    supplies (dimensions, task) rather than the user's config.
+    supplies (dimensions, task) rather than the user's config; ``kind`` is the table's
+    (``"model"``, ``"planner"``, ...), for messages.
     """
 
     name: str
@@ -55,6 +62,7 @@ class Entry:
     tags: frozenset[str] = frozenset()
     requires: frozenset[str] = frozenset()
     skip: tuple[str, ...] = ()
+    kind: str = "component"
 
     @property
     def summary(self) -> str:
@@ -62,12 +70,26 @@ class Entry:
         return first_sentence(inspect.getdoc(self.obj) or "")
 
     def config_class(self) -> type:
-        """A dataclass of the component's settings, made from its constructor's keyword arguments
-        (the same class on every call, so configs compare equal)."""
+        """The dataclass of the component's settings: its ``Config`` when it declares one, else
+        one made from its constructor's keyword arguments (the same class on every call, so
+        configs compare equal)."""
         key = (self.name, id(self.obj), self.skip)
         if key not in _CONFIG_CLASSES:
             _CONFIG_CLASSES[key] = _config_class(self)
         return _CONFIG_CLASSES[key]
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the component's class or factory. A failure other than a :class:`UserError` is
+        reported as the component's own: a UserError naming it, the file and line where it
+        failed (inside the component's own file when the traceback passes through it) and the
+        error, so that a plug-in whose constructor raises exits 2 instead of with a traceback."""
+        try:
+            return self.obj(*args, **kwargs)
+        except UserError:
+            raise
+        except Exception as exc:  # a plug-in's constructor may fail in any way; report where
+            where = located(exc, source_file(self.obj))
+            raise UserError(f"{self.kind} {self.name!r} failed to build: {where}") from None
 
 
 _CONFIG_CLASSES: dict[tuple, type] = {}
@@ -77,13 +99,28 @@ def _config_class(entry: Entry) -> type:
     explicit = getattr(entry.obj, "Config", None)
     if dataclasses.is_dataclass(explicit):
         return explicit
+    return _config_from_signature(entry)
+
+
+def _config_from_signature(entry: Entry) -> type:
+    """A frozen dataclass of ``entry``'s constructor keyword arguments, for a plug-in without a
+    ``Config``: each argument not in ``entry.skip`` is a field with its default and annotation."""
+    try:
+        signature = inspect.signature(entry.obj, eval_str=True)
+    except Exception as exc:  # an annotation naming something undefined, a non-callable object
+        raise UserError(f"{entry.kind} {entry.name!r}: its settings cannot be read from its constructor's "
+                        f"signature ({located(exc)}); declare a Config dataclass on it instead.") from None
     specs = []
-    for param in inspect.signature(entry.obj, eval_str=True).parameters.values():
+    for param in signature.parameters.values():
         if param.name in entry.skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         if param.default is inspect.Parameter.empty:
-            raise TypeError(f"{entry.name}: constructor argument {param.name!r} needs a default "
-                            f"(or list it in skip={entry.skip!r})")
+            supplied = ", ".join(entry.skip) or "(none)"
+            raise UserError(
+                f"{entry.kind} {entry.name!r} ({_definition(entry.obj)}): constructor argument {param.name!r} "
+                f"has no default, so it cannot be a setting; give it one (every setting needs a default) or "
+                f"declare a Config dataclass on the class. The caller supplies only: {supplied}."
+            )
         annotation = Any if param.annotation is inspect.Parameter.empty else param.annotation
         default = param.default
         if isinstance(default, (list, dict, set)):
@@ -92,6 +129,17 @@ def _config_class(entry: Entry) -> type:
             specs.append((param.name, annotation, field(default=default)))
     name = "".join(part.capitalize() for part in entry.name.replace("_", "-").split("-")) + "Config"
     return dataclasses.make_dataclass(name, specs, frozen=True)
+
+
+def _definition(obj: Any) -> str:
+    """``file, line N`` where ``obj``'s constructor (or ``obj`` itself) is defined, when known."""
+    target = getattr(obj, "__init__", obj) if inspect.isclass(obj) else obj
+    path = source_file(target) or source_file(obj)
+    try:
+        line = inspect.getsourcelines(target)[1]
+    except (OSError, TypeError):
+        return str(path) if path else f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
+    return f"{path}, line {line}"
 
 
 class Registry:
@@ -136,7 +184,7 @@ class Registry:
                 f"{getattr(taken, '__module__', '?')}.{getattr(taken, '__qualname__', taken)!s}); "
                 "choose another name."
             )
-        entry = Entry(name, obj, frozenset(tags), frozenset(requires), self._skip if skip is None else skip)
+        entry = Entry(name, obj, frozenset(tags), frozenset(requires), self._skip if skip is None else skip, self.kind)
         self._entries[name] = entry
         return entry
 

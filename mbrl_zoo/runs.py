@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.io import atomic_torch_save, atomic_write, atomic_write_json, atomic_write_text
+from mbrl_zoo.io import (atomic_torch_save, atomic_write, atomic_write_json, atomic_write_text,
+                         remove_stale_temporaries)
 
 METRIC_COLUMNS = ("env_step", "episode", "return", "episode_steps", "episode_s", "wall_s")
 """Leading columns of ``metrics.csv``; algorithms may append their own (e.g. ``model_loss``)."""
@@ -43,7 +44,8 @@ class Run:
 
     ``total_steps`` sizes the progress bar; ``quiet`` silences it; ``label`` names the run on it
     (default: the folder's name). A folder that already holds a run is refused unless ``resume``
-    (continue it) or ``overwrite`` (replace its run files).
+    (continue it) or ``overwrite`` (replace its run files). Temporary files that a killed run's
+    interrupted writes left behind are removed on opening.
     """
 
     RUN_FILES = ("config.json", "metrics.csv", "checkpoint.pt", "learning_curve.png", "machine.json")
@@ -74,6 +76,9 @@ class Run:
                 f"results folder {str(self.out_dir)!r} already holds a run; pass --resume to continue it, "
                 "--overwrite to replace it, or --out to write elsewhere."
             )
+        # A run killed inside an atomic write leaves a hidden temporary beside the file, which
+        # no later write replaces; this run now owns the folder, so clear them.
+        remove_stale_temporaries(self.out_dir, self.RUN_FILES)
         # Imported before the run starts, not at its first curve: a Ctrl-C or SIGTERM that cut
         # the import short would leave matplotlib half-initialised for the curve drawn at close.
         _pyplot()

@@ -12,6 +12,12 @@ from typing import Any
 import torch
 
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.registry import PLANNERS
+
+POPULATION_CAP_NOTE = "a cap that keeps one iteration's candidates in memory"
+"""Why every planner's ``population_size`` range ends at 10**7 (its message's note)."""
+ITERATIONS_CAP_NOTE = "a cap: more would take hours per plan"
+"""Why every planner's ``iterations`` range ends at 10**5 (its message's note)."""
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 """``objective(actions (N, H, A)) -> (N,)`` returns to maximise; NaN/inf rank last."""
@@ -22,7 +28,12 @@ Callback = Callable[[int, dict[str, Any]], None]
 class Planner:
     """Base class: holds bounds and horizon; subclasses implement :meth:`plan`.
 
-    Constructor: ``Planner(action_low (A,), action_high (A,), horizon, **settings)``.
+    Constructor: ``Planner(action_low (A,), action_high (A,), horizon, **settings)``. A planner
+    declares its settings as a frozen ``Config`` dataclass on the class, with documented fields and
+    declared ranges (:func:`mbrl_zoo.settings.setting`), and builds it in its constructor with
+    ``build_dataclass(self.Config, settings, "planner")`` (see :class:`planners.cem.CEM`); a
+    plug-in without one gets its constructor's keyword arguments as settings
+    (:mod:`mbrl_zoo.registry`). Whoever executes a plan passes it through :func:`checked_plan`.
     ``needs_gradients``: whether :meth:`plan` differentiates the objective, so that the rollout
     behind it must keep its graph (and the model and reward be differentiable).
     """
@@ -86,6 +97,49 @@ class Planner:
     ) -> torch.Tensor:
         """Return the best action sequence found, shape (H, A), within bounds."""
         raise NotImplementedError
+
+
+PLAN_TOLERANCE = 1e-5
+"""How far outside the action box, relative to its width, a plan may lie from rounding (a
+weighted mean of candidates inside the box can land an ulp outside); further is the planner's fault."""
+
+
+def checked_plan(planner: Planner, plan: Any, name: str | None = None) -> torch.Tensor:
+    """``plan``, the output of ``planner.plan``, once it is known to keep the contract: a floating
+    tensor of shape (H, A) = (``planner.horizon``, act_dim), finite, inside the action box. A
+    rounding excess up to :data:`PLAN_TOLERANCE` of the box width is clipped away; anything else
+    raises a :class:`UserError` that names the planner (``name``, else its registered name) as
+    the one at fault and says what it returned."""
+    who = _planner_label(planner, name)
+    expected = (planner.horizon, planner.action_low.shape[0])
+    if not isinstance(plan, torch.Tensor) or not plan.is_floating_point():
+        got = f"a {plan.dtype} tensor" if isinstance(plan, torch.Tensor) else f"a {type(plan).__name__}"
+        raise UserError(f"{who} returned {got} from plan(); expected a floating tensor of shape (horizon, act_dim) "
+                        f"= {expected}. See planners.base.Planner for the contract.")
+    if tuple(plan.shape) != expected:
+        raise UserError(f"{who} returned a plan of shape {tuple(plan.shape)}; expected (horizon, act_dim) = "
+                        f"{expected}. See planners.base.Planner for the contract.")
+    finite = torch.isfinite(plan)
+    if not bool(finite.all()):
+        step, dim = (~finite).nonzero()[0].tolist()
+        raise UserError(f"{who} returned a plan with non-finite values: step {step}, action dim {dim} is "
+                        f"{float(plan[step, dim])}.")
+    low, high = planner.action_low.to(plan), planner.action_high.to(plan)
+    slack = PLAN_TOLERANCE * (high - low)
+    outside = (plan < low - slack) | (plan > high + slack)
+    if bool(outside.any()):
+        step, dim = outside.nonzero()[0].tolist()
+        raise UserError(f"{who} returned a plan outside the action bounds: step {step}, action dim {dim} is "
+                        f"{float(plan[step, dim]):.6g}, outside [{float(low[dim]):.6g}, {float(high[dim]):.6g}].")
+    return torch.maximum(torch.minimum(plan, high), low)
+
+
+def _planner_label(planner: Planner, name: str | None) -> str:
+    """``planner 'cem' (CEM)``: the given or registered name and the class."""
+    cls = type(planner)
+    if name is None:
+        name = next((entry.name for entry in PLANNERS if entry.obj is cls), None)
+    return f"planner {name!r} ({cls.__qualname__})" if name else f"planner {cls.__qualname__}"
 
 
 def finite_or_worst(returns: torch.Tensor) -> torch.Tensor:

@@ -9,11 +9,15 @@ mean and standard deviation towards theirs with momentum.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import register_planner
-from planners.base import BestSoFar, Callback, Objective, Planner, finite_or_worst, iteration_stats, mean_or_best
+from mbrl_zoo.settings import build_dataclass, setting
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+                           finite_or_worst, iteration_stats, mean_or_best)
 
 MIN_STD = 1e-6
 """Floor on the sampling standard deviation, so that truncation bounds stay finite."""
@@ -61,44 +65,45 @@ def refit(
     return elites, elite_returns
 
 
+@dataclass(frozen=True)
+class CEMConfig:
+    """Settings of :class:`CEM`; defaults are mbrl-lib's PETS cart-pole settings."""
+
+    population_size: int = setting(350, "[2, 10**7]", note=POPULATION_CAP_NOTE)
+    """Candidate sequences drawn per iteration."""
+    elite_fraction: float = setting(0.1, "(0, 1]")
+    """Fraction of the population kept as elites (at least one)."""
+    iterations: int = setting(5, "[1, 10**5]", note=ITERATIONS_CAP_NOTE)
+    """Rounds of sampling and refitting per plan."""
+    momentum: float = setting(0.1, "[0, 1)")
+    """Weight of the old distribution: new mean and std = ``momentum * old + (1 - momentum) *
+    elites'`` (mbrl-lib's ``alpha``)."""
+    initial_std: float = setting(0.5, "> 0")
+    """Initial sampling std in units of the half-width of the action box (0.5 gives std =
+    (high - low) / 4, mbrl-lib's initial variance)."""
+    return_best: bool = False
+    """Return the best candidate evaluated instead of the final mean (PETS executes the mean)."""
+
+
 @register_planner("cem")
 class CEM(Planner):
     """Cross-entropy method with truncated-normal sampling, elite mean and momentum (PETS's optimiser).
 
-    Settings: ``population_size`` candidates per iteration, the best ``elite_fraction`` of them are
-    elites, ``iterations`` rounds; the new mean and std are ``momentum * old + (1 - momentum) *
-    elites'`` (mbrl-lib's ``alpha``); ``initial_std`` is in units of the half-width of the action
-    box (0.5 gives std = (high - low) / 4, mbrl-lib's initial variance). The plan returned is the
-    final mean (``return_best=False``, as PETS executes it) or the best candidate evaluated.
-    Defaults are mbrl-lib's PETS cart-pole settings.
+    Settings: :class:`CEMConfig`, as keyword arguments. The plan returned is the final mean
+    (``return_best=False``, as PETS executes it) or the best candidate evaluated.
     """
 
-    def __init__(
-        self,
-        action_low: torch.Tensor,
-        action_high: torch.Tensor,
-        horizon: int,
-        population_size: int = 350,
-        elite_fraction: float = 0.1,
-        iterations: int = 5,
-        momentum: float = 0.1,
-        initial_std: float = 0.5,
-        return_best: bool = False,
-    ):
+    Config = CEMConfig
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int, **settings: Any):
         super().__init__(action_low, action_high, horizon)
-        if population_size < 2 or iterations < 1:
-            raise UserError(f"cem needs population_size >= 2 and iterations >= 1; got {population_size}, {iterations}.")
-        if not 0.0 < elite_fraction <= 1.0 or not 0.0 <= momentum < 1.0 or initial_std <= 0:
-            raise UserError(
-                f"cem needs 0 < elite_fraction <= 1, 0 <= momentum < 1 and initial_std > 0; got "
-                f"{elite_fraction}, {momentum}, {initial_std}."
-            )
-        self.population_size = int(population_size)
-        self.num_elites = max(1, round(elite_fraction * population_size))
-        self.iterations = int(iterations)
-        self.momentum = float(momentum)
-        self.initial_std = float(initial_std)
-        self.return_best = bool(return_best)
+        self.config = cfg = build_dataclass(self.Config, settings, "planner")
+        self.population_size = cfg.population_size
+        self.num_elites = max(1, round(cfg.elite_fraction * cfg.population_size))
+        self.iterations = cfg.iterations
+        self.momentum = cfg.momentum
+        self.initial_std = cfg.initial_std
+        self.return_best = cfg.return_best
 
     def plan(
         self,

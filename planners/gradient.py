@@ -11,50 +11,58 @@ refused before any work starts. Build its objective with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import register_planner
-from planners.base import BestSoFar, Callback, Objective, Planner, finite_or_worst, iteration_stats
+from mbrl_zoo.settings import build_dataclass, setting
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+                           finite_or_worst, iteration_stats)
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class GradientPlannerConfig:
+    """Settings of :class:`GradientPlanner`."""
+
+    population_size: int = setting(16, "[1, 10**7]", note=POPULATION_CAP_NOTE)
+    """Action sequences optimised in parallel."""
+    iterations: int = setting(50, "[1, 10**5]", note=ITERATIONS_CAP_NOTE)
+    """Adam steps per plan."""
+    learning_rate: float = setting(0.05, "> 0")
+    """Adam's step size in box coordinates (the action box mapped to [-1, 1])."""
+    initial_std: float = setting(0.3, ">= 0")
+    """Std of the Gaussian noise (box units) added to the start sequence for every sequence but the first."""
 
 
 @register_planner("gradient", requires={"differentiable"})
 class GradientPlanner(Planner):
     """Projected Adam on ``population_size`` action sequences in parallel, keeping the best seen.
 
-    The sequences are optimised in box coordinates ``z`` in [-1, 1] (action = midpoint +
-    half-width * z) and projected back into the box after every step; ``learning_rate`` is in those
-    units. The first sequence starts at ``init_mean`` (or the midpoint), the others at it plus
-    Gaussian noise of std ``initial_std`` (box units). Non-finite gradients (from candidates with
-    NaN/inf returns) are zeroed, and the plan returned is the best finite-return sequence among
-    all ``iterations + 1`` evaluations.
+    Settings: :class:`GradientPlannerConfig`, as keyword arguments. The sequences are optimised in
+    box coordinates ``z`` in [-1, 1] (action = midpoint + half-width * z) and projected back into
+    the box after every step. The first sequence starts at ``init_mean`` (or the midpoint), the
+    others at it plus Gaussian noise of std ``initial_std``. Non-finite gradients (from candidates
+    with NaN/inf returns) are zeroed, and the plan returned is the best finite-return sequence
+    among all ``iterations + 1`` evaluations.
     """
 
     needs_gradients = True
 
-    def __init__(
-        self,
-        action_low: torch.Tensor,
-        action_high: torch.Tensor,
-        horizon: int,
-        population_size: int = 16,
-        iterations: int = 50,
-        learning_rate: float = 0.05,
-        initial_std: float = 0.3,
-    ):
+    Config = GradientPlannerConfig
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int, **settings: Any):
         super().__init__(action_low, action_high, horizon)
-        if population_size < 1 or iterations < 1 or learning_rate <= 0 or initial_std < 0:
-            raise UserError(
-                f"gradient needs population_size >= 1, iterations >= 1, learning_rate > 0 and initial_std "
-                f">= 0; got {population_size}, {iterations}, {learning_rate}, {initial_std}."
-            )
-        self.population_size = int(population_size)
-        self.iterations = int(iterations)
-        self.learning_rate = float(learning_rate)
-        self.initial_std = float(initial_std)
+        self.config = cfg = build_dataclass(self.Config, settings, "planner")
+        self.population_size = cfg.population_size
+        self.iterations = cfg.iterations
+        self.learning_rate = cfg.learning_rate
+        self.initial_std = cfg.initial_std
 
     def plan(
         self,

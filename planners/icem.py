@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import math
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import register_planner
-from planners.base import BestSoFar, Callback, Objective, Planner, finite_or_worst, iteration_stats
+from mbrl_zoo.settings import SettingError, build_dataclass, setting
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+                           finite_or_worst, iteration_stats)
 from planners.cem import refit
 
 
@@ -58,52 +62,56 @@ def colored_noise(
     return torch.fft.irfft(spectrum, n=horizon, dim=-1).transpose(1, 2)
 
 
+@dataclass(frozen=True)
+class ICEMConfig:
+    """Settings of :class:`ICEM` (defaults: Pinneri et al. 2020)."""
+
+    population_size: int = setting(300, "[1, 10**7]", note=POPULATION_CAP_NOTE)
+    """Fresh samples at the first iteration; at iteration i ``max(population_size *
+    population_decay^-i, 2 * num_elites)``."""
+    num_elites: int = setting(10, ">= 1")
+    """Elites the distribution is refitted to (at most ``population_size``)."""
+    iterations: int = setting(3, "[1, 10**5]", note=ITERATIONS_CAP_NOTE)
+    """Rounds of sampling and refitting per plan."""
+    population_decay: float = setting(1.25, ">= 1")
+    """Factor by which the population shrinks at every iteration."""
+    keep_elites: float = setting(0.3, "[0, 1]")
+    """Fraction of the previous iteration's elites added to the next population."""
+    noise_exponent: float = setting(2.0, ">= 0")
+    """Colored-noise beta: power spectral density ``1 / f^beta`` along time (0 = white, 2 = pink-to-brown)."""
+    momentum: float = setting(0.1, "[0, 1)")
+    """Weight of the old mean and std in each refit, as in CEM."""
+    initial_std: float = setting(0.5, "> 0")
+    """Initial sampling std in units of the half-width of the action box."""
+
+    def __post_init__(self):
+        if self.num_elites > self.population_size:
+            raise SettingError({"num_elites": self.num_elites, "population_size": self.population_size},
+                               "num_elites must be at most population_size")
+
+
 @register_planner("icem")
 class ICEM(Planner):
     """iCEM: colored-noise CEM with a shrinking population, elite carry-over and best-sequence output.
 
-    Settings: ``population_size`` at the first iteration, shrinking to
-    ``max(population_size * population_decay^-i, 2 * num_elites)`` at iteration i; ``num_elites``;
-    ``iterations``; ``keep_elites`` is the fraction of the previous iteration's elites added to the
-    next population; ``noise_exponent`` is the colored-noise beta (0 = white, 2 = pink-to-brown);
-    ``momentum`` and ``initial_std`` (in units of the half-width of the action box) as in CEM.
-    Defaults follow Pinneri et al. 2020. Across MPC steps only the mean is warm-started (the
-    planner is stateless), not the shifted elites of the paper.
+    Settings: :class:`ICEMConfig`, as keyword arguments; defaults follow Pinneri et al. 2020.
+    Across MPC steps only the mean is warm-started (the planner is stateless), not the shifted
+    elites of the paper.
     """
 
-    def __init__(
-        self,
-        action_low: torch.Tensor,
-        action_high: torch.Tensor,
-        horizon: int,
-        population_size: int = 300,
-        num_elites: int = 10,
-        iterations: int = 3,
-        population_decay: float = 1.25,
-        keep_elites: float = 0.3,
-        noise_exponent: float = 2.0,
-        momentum: float = 0.1,
-        initial_std: float = 0.5,
-    ):
+    Config = ICEMConfig
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int, **settings: Any):
         super().__init__(action_low, action_high, horizon)
-        if not 1 <= num_elites <= population_size or iterations < 1:
-            raise UserError(
-                f"icem needs 1 <= num_elites <= population_size and iterations >= 1; got num_elites="
-                f"{num_elites}, population_size={population_size}, iterations={iterations}."
-            )
-        if population_decay < 1.0 or not 0.0 <= keep_elites <= 1.0 or not 0.0 <= momentum < 1.0 or initial_std <= 0:
-            raise UserError(
-                f"icem needs population_decay >= 1, 0 <= keep_elites <= 1, 0 <= momentum < 1 and "
-                f"initial_std > 0; got {population_decay}, {keep_elites}, {momentum}, {initial_std}."
-            )
-        self.population_size = int(population_size)
-        self.num_elites = int(num_elites)
-        self.iterations = int(iterations)
-        self.population_decay = float(population_decay)
-        self.num_kept = round(keep_elites * num_elites)
-        self.noise_exponent = float(noise_exponent)
-        self.momentum = float(momentum)
-        self.initial_std = float(initial_std)
+        self.config = cfg = build_dataclass(self.Config, settings, "planner")
+        self.population_size = cfg.population_size
+        self.num_elites = cfg.num_elites
+        self.iterations = cfg.iterations
+        self.population_decay = cfg.population_decay
+        self.num_kept = round(cfg.keep_elites * cfg.num_elites)
+        self.noise_exponent = cfg.noise_exponent
+        self.momentum = cfg.momentum
+        self.initial_std = cfg.initial_std
         self._amplitude, self._normaliser = colored_noise_spectrum(self.horizon, self.noise_exponent)
 
     def to(self, device: torch.device | str) -> "ICEM":

@@ -20,7 +20,7 @@ from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import matmuls_in
 from mbrl_zoo.models.environment import EnvironmentModel
 from mbrl_zoo.rollout import ValueFn, make_objective
-from planners.base import Callback, Objective, Planner
+from planners.base import Callback, Objective, Planner, checked_plan
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class MPC:
     ) -> torch.Tensor:
         """The action (A,) to execute now; plans (warm-started) first when due."""
         if self.needs_plan():
-            self.plan = self.planner.plan(objective, self.shifted_plan(), generator, callback)
+            self.plan = checked_plan(self.planner, self.planner.plan(objective, self.shifted_plan(), generator, callback))
             self.steps_since_plan = 0
         action = self.plan[self.steps_since_plan].clone()
         self.steps_since_plan += 1

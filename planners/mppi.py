@@ -9,50 +9,53 @@ Candidates with NaN/inf returns get weight zero.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import register_planner
-from planners.base import BestSoFar, Callback, Objective, Planner, finite_or_worst, iteration_stats, mean_or_best
+from mbrl_zoo.settings import build_dataclass, setting
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+                           finite_or_worst, iteration_stats, mean_or_best)
+
+
+@dataclass(frozen=True)
+class MPPIConfig:
+    """Settings of :class:`MPPI`."""
+
+    population_size: int = setting(400, "[1, 10**7]", note=POPULATION_CAP_NOTE)
+    """Perturbed sequences per iteration."""
+    iterations: int = setting(3, "[1, 10**5]", note=ITERATIONS_CAP_NOTE)
+    """Rounds of perturbing and reweighting per plan."""
+    temperature: float = setting(1.0, "> 0")
+    """lambda, in units of return: weights are ``exp((R - max R) / temperature)``."""
+    noise_std: float = setting(0.5, "> 0")
+    """Perturbation std in units of the half-width of the action box."""
+    smoothing: float = setting(0.4, "[0, 1)")
+    """PDDM's ``1 - beta``: the noise is ``u_t = (1 - smoothing) * eps_t + smoothing * u_{t-1}``,
+    so 0 gives white noise and values near 1 slowly varying perturbations."""
 
 
 @register_planner("mppi")
 class MPPI(Planner):
     """MPPI: exponentially return-weighted average of smoothed perturbations of the mean.
 
-    Settings: ``population_size`` perturbed sequences per iteration, ``iterations`` rounds,
-    ``temperature`` (lambda, in units of return: weights are ``exp((R - max R) / temperature)``),
-    ``noise_std`` in units of the half-width of the action box, and ``smoothing`` (PDDM's
-    ``1 - beta``): the noise is ``u_t = (1 - smoothing) * eps_t + smoothing * u_{t-1}``, so 0 gives
-    white noise and values near 1 slowly varying perturbations. Perturbed sequences are clipped to
-    the bounds. The plan returned is the final weighted mean (or, if its return is not finite,
-    the best candidate evaluated).
+    Settings: :class:`MPPIConfig`, as keyword arguments. Perturbed sequences are clipped to the
+    bounds. The plan returned is the final weighted mean (or, if its return is not finite, the best
+    candidate evaluated).
     """
 
-    def __init__(
-        self,
-        action_low: torch.Tensor,
-        action_high: torch.Tensor,
-        horizon: int,
-        population_size: int = 400,
-        iterations: int = 3,
-        temperature: float = 1.0,
-        noise_std: float = 0.5,
-        smoothing: float = 0.4,
-    ):
+    Config = MPPIConfig
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int, **settings: Any):
         super().__init__(action_low, action_high, horizon)
-        if population_size < 1 or iterations < 1:
-            raise UserError(f"mppi needs population_size >= 1 and iterations >= 1; got {population_size}, {iterations}.")
-        if temperature <= 0 or noise_std <= 0 or not 0.0 <= smoothing < 1.0:
-            raise UserError(
-                f"mppi needs temperature > 0, noise_std > 0 and 0 <= smoothing < 1; got {temperature}, "
-                f"{noise_std}, {smoothing}."
-            )
-        self.population_size = int(population_size)
-        self.iterations = int(iterations)
-        self.temperature = float(temperature)
-        self.noise_std = float(noise_std)
-        self.smoothing = float(smoothing)
+        self.config = cfg = build_dataclass(self.Config, settings, "planner")
+        self.population_size = cfg.population_size
+        self.iterations = cfg.iterations
+        self.temperature = cfg.temperature
+        self.noise_std = cfg.noise_std
+        self.smoothing = cfg.smoothing
 
     def smoothed_noise(self, generator: torch.Generator | None) -> torch.Tensor:
         """Time-correlated perturbations (N, H, A) scaled by ``noise_std`` x half-width."""

@@ -4,27 +4,40 @@ Model-Free Fine-Tuning", ICRA 2018)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import register_planner
-from planners.base import BestSoFar, Callback, Objective, Planner, finite_or_worst, iteration_stats
+from mbrl_zoo.settings import build_dataclass, setting
+from planners.base import POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner, finite_or_worst, iteration_stats
+
+
+@dataclass(frozen=True)
+class RandomShootingConfig:
+    """Settings of :class:`RandomShooting`."""
+
+    population_size: int = setting(1000, "[1, 10**7]", note=POPULATION_CAP_NOTE)
+    """Sequences drawn uniformly in the action box per plan."""
 
 
 @register_planner("random-shooting")
 class RandomShooting(Planner):
     """Best of ``population_size`` sequences drawn uniformly in the action box.
 
-    A given ``init_mean`` (MPC's shifted previous plan) joins the population as one more candidate,
-    so a warm start is never lost. When no candidate has a finite return the start sequence
-    (``init_mean`` or the box midpoint) is returned.
+    Settings: :class:`RandomShootingConfig`, as keyword arguments. A given ``init_mean`` (MPC's
+    shifted previous plan) joins the population as one more candidate, so a warm start is never
+    lost. When no candidate has a finite return the start sequence (``init_mean`` or the box
+    midpoint) is returned.
     """
 
-    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int, population_size: int = 1000):
+    Config = RandomShootingConfig
+
+    def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int, **settings: Any):
         super().__init__(action_low, action_high, horizon)
-        if population_size < 1:
-            raise UserError(f"random-shooting needs population_size >= 1, got {population_size}.")
-        self.population_size = int(population_size)
+        self.config = build_dataclass(self.Config, settings, "planner")
+        self.population_size = self.config.population_size
 
     def plan(
         self,

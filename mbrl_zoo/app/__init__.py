@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,17 @@ import algorithms  # noqa: F401  (registers every algorithm and pairing)
 import mbrl_zoo.models  # noqa: F401  (registers every model)
 import mbrl_zoo.tasks  # noqa: F401  (registers every task)
 import planners  # noqa: F401  (registers every planner)
-from mbrl_zoo.errors import UserError
+from mbrl_zoo.errors import UserError, located
 
 
 def load_plugins(plugins: Iterable[str] = ()) -> None:
     """Import each plug-in: a path to a ``.py`` file (a student's model in one file) or an
     importable module name; importing it runs its ``register_*`` decorators. Any error while
-    importing it is a :class:`UserError` naming the file, the line and the error."""
+    importing it is a :class:`UserError` naming the file, the line and the error. Errors in its
+    components come later, also as UserErrors naming file and line: a constructor argument
+    without a default when the config is resolved (:mod:`mbrl_zoo.registry`), a constructor that
+    raises when the component is first built (:meth:`mbrl_zoo.registry.Entry.build`), a model
+    that breaks its contract on its first call (:func:`mbrl_zoo.models.base.validate_model`)."""
     for plugin in plugins:
         path = Path(plugin)
         if plugin.endswith(".py"):
@@ -46,7 +49,7 @@ def load_plugins(plugins: Iterable[str] = ()) -> None:
                 raise
             except Exception as exc:  # a student's file may fail in any way; report where
                 del sys.modules[module_name]
-                raise UserError(f"plugin {plugin!r} failed to import: {_where(exc, path)}") from None
+                raise UserError(f"plugin {plugin!r} failed to import: {located(exc, path)}") from None
         else:
             try:
                 importlib.import_module(plugin)
@@ -55,23 +58,11 @@ def load_plugins(plugins: Iterable[str] = ()) -> None:
             except ModuleNotFoundError as exc:
                 raise UserError(f"plugin module {plugin!r} cannot be imported: {exc}.") from None
             except Exception as exc:
-                raise UserError(f"plugin module {plugin!r} failed to import: {_where(exc, None)}") from None
+                raise UserError(f"plugin module {plugin!r} failed to import: {located(exc)}") from None
 
 
 def _print_warning(text: str) -> None:
     print(text, file=sys.stderr)
-
-
-def _where(exc: BaseException, path: Path | None) -> str:
-    """``file, line N: Type: message`` of an exception raised while importing a plug-in: the
-    deepest frame in ``path`` (the plug-in itself) when there is one, else the deepest frame."""
-    if isinstance(exc, SyntaxError):
-        return f"{exc.filename}, line {exc.lineno}: SyntaxError: {exc.msg}"
-    frames = traceback.extract_tb(exc.__traceback__)
-    inside = [f for f in frames if path is not None and Path(f.filename).resolve() == path.resolve()]
-    frame = (inside or frames or [None])[-1]
-    where = f"{frame.filename}, line {frame.lineno}: " if frame is not None else ""
-    return f"{where}{type(exc).__name__}: {exc}"
 
 
 def train(pairing: str, task: str | None = None, *, steps: int | None = None, seed: int | None = None,

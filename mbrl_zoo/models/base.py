@@ -8,13 +8,14 @@ implements them is accepted everywhere.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
 from torch import nn
 
-from mbrl_zoo.errors import UserError
+from mbrl_zoo.errors import UserError, located, source_file
 from mbrl_zoo.registry import MODELS
 from mbrl_zoo.types import Batch
 
@@ -86,50 +87,77 @@ def matmuls_in(model: DynamicsModel, dtype: torch.dtype) -> AbstractContextManag
 
 
 def check_prediction(model: DynamicsModel, name: str, out: torch.Tensor, rows: int,
-                     members: int | None = None) -> torch.Tensor:
+                     members: int | None = None, label: str | None = None) -> torch.Tensor:
     """Raise a clear UserError when ``model.name`` returned a shape other than (rows, obs_dim),
-    or (members, rows, obs_dim) when ``members`` is given (``predict``)."""
+    or (members, rows, obs_dim) when ``members`` is given (``predict``), or a non-finite value.
+    ``label`` names the model in the message (default: its class)."""
+    who = label or f"model {type(model).__name__}"
     expected = (rows, model.obs_dim) if members is None else (members, rows, model.obs_dim)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise UserError(
-            f"model {type(model).__name__}.{name} returned shape {got}; expected {expected} "
+            f"{who}: {name} returned shape {got}; expected {expected} "
             f"({'members x ' if members is not None else ''}batch rows x obs_dim). "
             "See mbrl_zoo.models.base.DynamicsModel for the contract."
         )
     if not torch.isfinite(out).all():
-        raise UserError(f"model {type(model).__name__}.{name} returned non-finite values (NaN or inf).")
+        raise UserError(f"{who}: {name} returned non-finite values (NaN or inf) on finite inputs.")
     return out
 
 
-def validate_model(model: DynamicsModel, rows: int = 4, generator: torch.Generator | None = None) -> None:
-    """Run one tiny random batch through the contract (``predict``, ``mean``, ``sample`` with and
-    without ``member``, ``loss``) and raise a UserError naming the first method that breaks it."""
+def validate_model(model: DynamicsModel, rows: int = 4, generator: torch.Generator | None = None,
+                   name: str | None = None) -> None:
+    """The model's first call: one tiny random batch through the contract (``predict``, ``mean``,
+    ``sample`` with and without ``member``, ``loss``), checking every output's shape and
+    finiteness, that variances are non-negative, that ``elites`` are distinct members and that
+    ``loss`` returns a finite scalar and a dict. Any break, or any exception the model raises,
+    is a UserError naming the model (``name``, its registered name, else its class), the method
+    and, for an exception, the file and line."""
+    label = f"model {name!r} ({type(model).__name__})" if name else f"model {type(model).__name__}"
     if not isinstance(model, DynamicsModel):
-        raise UserError(f"model {type(model).__name__} must subclass mbrl_zoo.models.base.DynamicsModel "
+        raise UserError(f"{label} must subclass mbrl_zoo.models.base.DynamicsModel "
                         "(the contract every planner and algorithm relies on).")
     for attribute in ("obs_dim", "act_dim", "ensemble_size"):
         if not isinstance(getattr(model, attribute, None), int):
-            raise UserError(f"model {type(model).__name__} must have an int attribute {attribute!r}.")
+            raise UserError(f"{label} must have an int attribute {attribute!r}.")
     obs = torch.randn(rows, model.obs_dim, generator=generator)
     act = torch.rand(rows, model.act_dim, generator=generator) * 2 - 1
-    elites = torch.as_tensor(model.elites, dtype=torch.long)
+    elites = _call(label, "elites", model, lambda: torch.as_tensor(model.elites, dtype=torch.long))
+    if elites.numel() == 0 or len(set(elites.tolist())) < elites.numel() \
+            or not 0 <= int(elites.min()) <= int(elites.max()) < model.ensemble_size:
+        raise UserError(f"{label}: elites {elites.tolist()} must be distinct member indices in "
+                        f"[0, ensemble_size={model.ensemble_size}), at least one.")
     member = elites[torch.arange(rows) % elites.numel()]
     with torch.no_grad():
-        mean, var = model.predict(obs, act)
-        check_prediction(model, "predict (mean)", mean, rows, model.ensemble_size)
-        check_prediction(model, "predict (variance)", var, rows, model.ensemble_size)
-        check_prediction(model, "mean", model.mean(obs, act), rows)
-        check_prediction(model, "mean(member=...)", model.mean(obs, act, member), rows)
-        check_prediction(model, "sample", model.sample(obs, act, generator=generator), rows)
-        check_prediction(model, "sample(member=...)", model.sample(obs, act, member, generator), rows)
+        mean, var = _call(label, "predict", model, lambda: model.predict(obs, act))
+        check_prediction(model, "predict (mean)", mean, rows, model.ensemble_size, label)
+        check_prediction(model, "predict (variance)", var, rows, model.ensemble_size, label)
+        if bool((var < 0).any()):
+            raise UserError(f"{label}: predict returned negative variances (min {float(var.min()):.3g}).")
+        for method, call in (("mean", lambda: model.mean(obs, act)),
+                             ("mean(member=...)", lambda: model.mean(obs, act, member)),
+                             ("sample", lambda: model.sample(obs, act, generator=generator)),
+                             ("sample(member=...)", lambda: model.sample(obs, act, member, generator))):
+            check_prediction(model, method, _call(label, method, model, call), rows, label=label)
     if any(p.requires_grad for p in model.parameters()):
         batch = Batch(obs, act, obs + 0.1, torch.zeros(rows), torch.zeros(rows, dtype=torch.bool),
                       torch.zeros(rows, dtype=torch.bool))
-        loss, info = model.loss(batch)
+        loss, info = _call(label, "loss", model, lambda: model.loss(batch))
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0 or not isinstance(info, dict):
-            raise UserError(f"model {type(model).__name__}.loss must return (scalar tensor, dict of floats); "
+            raise UserError(f"{label}: loss must return (scalar tensor, dict of floats); "
                             f"got ({type(loss).__name__} of shape {getattr(loss, 'shape', None)}, {type(info).__name__}).")
+        if not bool(torch.isfinite(loss)):
+            raise UserError(f"{label}: loss returned {float(loss.detach())} on a finite batch.")
+
+
+def _call(label: str, method: str, model: DynamicsModel, call: Callable[[], Any]) -> Any:
+    """``call()``, with an exception other than a UserError reported as the model's own fault."""
+    try:
+        return call()
+    except UserError:
+        raise
+    except Exception as exc:  # a student's model may fail in any way; report where
+        raise UserError(f"{label}: {method} raised {located(exc, source_file(type(model)))}") from None
 
 
 def build_model(name: str, obs_dim: int, act_dim: int, task: Any = None, **settings: Any) -> DynamicsModel:
@@ -137,4 +165,4 @@ def build_model(name: str, obs_dim: int, act_dim: int, task: Any = None, **setti
     one (angle dims, the simulator). Unknown names and settings raise UserError."""
     entry = MODELS.get(name)
     extra = {"task": task} if "task" in inspect.signature(entry.obj).parameters else {}
-    return entry.obj(obs_dim=obs_dim, act_dim=act_dim, **extra, **settings)
+    return entry.build(obs_dim=obs_dim, act_dim=act_dim, **extra, **settings)

@@ -16,8 +16,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from mbrl_zoo.models.mlp import MLPDynamics, MLPSettings, Params
+from mbrl_zoo.models.mlp import MLPDynamics, MLPSettings, Params, check_network_size
 from mbrl_zoo.registry import register_model
+from mbrl_zoo.settings import setting
 
 LOG_2PI = math.log(2 * math.pi)
 LEARNED = {"learned", "ensemble", "differentiable"}
@@ -121,8 +122,13 @@ class LaplaceMLP(GaussianMLP):
 class MixtureSettings(MLPSettings):
     """Settings of :class:`MixtureMLP`."""
 
-    components: int = 5
+    components: int = setting(5, ">= 1")
     """Gaussian components per member."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_network_size({"ensemble_size": self.ensemble_size, "layers": self.layers, "hidden": self.hidden,
+                            "components": self.components}, heads=self.components)
 
 
 @register_model("mixture", tags=LEARNED | {"probabilistic"})

@@ -35,11 +35,31 @@ from torch import nn
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.families import MixtureMLP
+from mbrl_zoo.models.mlp import check_network_size
 from mbrl_zoo.registry import register_model
+from mbrl_zoo.settings import build_dataclass, setting
 from mbrl_zoo.types import Batch
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
 """``policy(obs (B, O)) -> act (B, A)``: the policy whose occupancy the gamma-model predicts."""
+
+
+@dataclass(frozen=True)
+class GammaSettings:
+    """Settings of :class:`GammaModel` (its registry config)."""
+
+    discount: float = setting(0.9, "[0, 1)")
+    """gamma: the occupancy's per-step discount; it predicts about 1 / (1 - gamma) steps ahead."""
+    components: int = setting(5, ">= 1")
+    """Gaussian components of the mixture density."""
+    hidden: int = setting(200, ">= 1")
+    """Width of every hidden layer of the density network."""
+    layers: int = setting(3, ">= 1")
+    """Number of hidden layers of the density network."""
+
+    def __post_init__(self):
+        check_network_size({"layers": self.layers, "hidden": self.hidden, "components": self.components},
+                           heads=self.components)
 
 
 @register_model("gamma", tags={"occupancy"})
@@ -48,19 +68,22 @@ class GammaModel(nn.Module):
     occupancy, learned by generative TD from one-step transitions.
 
     ``sample`` draws the state reached after K ~ Geometric(1 - ``discount``) steps (K >= 1).
+    Settings: :class:`GammaSettings` as keyword arguments; ``generator`` seeds the initial weights.
 
     Shapes: ``obs`` (B, O), ``act`` (B, A) -> ``sample`` and ``mean`` (B, O). ``density`` is the
     trained MixtureMLP, ``target`` its Polyak-averaged copy that generates bootstrap states.
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, task=None, *, discount: float = 0.9, components: int = 5,
-                 hidden: int = 200, layers: int = 3, generator: torch.Generator | None = None):
+    Config = GammaSettings
+
+    def __init__(self, obs_dim: int, act_dim: int, task=None, *, generator: torch.Generator | None = None,
+                 **settings):
         super().__init__()
-        if not 0.0 <= discount < 1.0:
-            raise UserError(f"gamma model discount must lie in [0, 1), got {discount!r}.")
-        self.obs_dim, self.act_dim, self.discount = int(obs_dim), int(act_dim), float(discount)
-        self.density = MixtureMLP(obs_dim, act_dim, task, components=components, hidden=hidden, layers=layers,
-                                  delta=False, generator=generator)
+        self.config = build_dataclass(self.Config, settings, "model")
+        cfg = self.config
+        self.obs_dim, self.act_dim, self.discount = int(obs_dim), int(act_dim), cfg.discount
+        self.density = MixtureMLP(obs_dim, act_dim, task, components=cfg.components, hidden=cfg.hidden,
+                                  layers=cfg.layers, delta=False, generator=generator)
         self.target = copy.deepcopy(self.density).requires_grad_(False)
         self.register_buffer("fitted", torch.tensor(False))
 
@@ -125,9 +148,11 @@ def fit_gamma(model: GammaModel, data: Batch, policy: Policy, steps: int, batch_
     """Train ``model`` for ``steps`` generative-TD steps on minibatches of the transitions ``data``
     (N, ...) with a' = ``policy(s')``, Adam at ``lr``, and a Polyak step of the target after each.
     Pass the returned optimiser back to continue training with its moments."""
-    if steps < 0 or batch_size < 1 or not 0.0 < tau <= 1.0:
-        raise UserError(f"fit_gamma needs steps >= 0, batch_size >= 1 and tau in (0, 1]; got {steps!r}, "
-                        f"{batch_size!r}, {tau!r}.")
+    if steps < 0 or batch_size < 1 or not 0.0 < tau <= 1.0 or not 0.0 < lr < math.inf \
+            or not 0.0 <= weight_decay < math.inf:
+        raise UserError(f"fit_gamma needs steps >= 0, batch_size >= 1, tau in (0, 1], a finite lr > 0 and a finite "
+                        f"weight_decay >= 0; got steps={steps!r}, batch_size={batch_size!r}, tau={tau!r}, lr={lr!r}, "
+                        f"weight_decay={weight_decay!r}.")
     rows = data.obs.shape[0]
     if rows == 0:
         raise UserError("fit_gamma needs at least one transition.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from mbrl_zoo.io import atomic_torch_save
 from mbrl_zoo.models.base import DynamicsModel
 from mbrl_zoo.models.layers import EnsembleMLP, Routing
 from mbrl_zoo.models.normalizer import Normalizer
+from mbrl_zoo.settings import SettingError, build_dataclass, setting
 from mbrl_zoo.types import Batch
 
 Params = tuple[torch.Tensor, ...]
@@ -79,29 +81,54 @@ class LogVarianceBounds(nn.Module):
         return 0.01 * (self.high.sum() - self.low.sum()) / self.high.shape[0]
 
 
+MAX_WEIGHTS = 2**31
+"""Cap on the weights of a model's network that do not depend on the task's dimensions (8 GiB of
+float32): beyond it building the model would exhaust memory rather than fail cleanly."""
+
+
+def check_network_size(sizes: dict[str, int], heads: int = 1) -> None:
+    """Raise :class:`SettingError` naming ``sizes`` (``ensemble_size``, ``layers``, ``hidden``
+    and, for a mixture, ``components``) when ``ensemble_size x hidden x (layers x hidden +
+    heads)`` -- the hidden layers' weights plus the output layer's per target dim -- exceeds
+    :data:`MAX_WEIGHTS`."""
+    members, layers, hidden = sizes.get("ensemble_size", 1), sizes["layers"], sizes["hidden"]
+    weights = members * hidden * (layers * hidden + heads)
+    if weights > MAX_WEIGHTS:
+        raise SettingError(sizes, f"they make a network of at least {Decimal(weights):.3g} weights, more than the 2**31 "
+                                  "(8 GiB of float32) a dynamics model may hold")
+
+
 @dataclass(frozen=True)
 class MLPSettings:
     """Settings of every learned MLP dynamics model (its registry config)."""
 
-    ensemble_size: int = 1
+    ensemble_size: int = setting(1, ">= 1")
     """E: members trained on separate bootstrap resamples of the data (Chua et al. 2018)."""
-    num_elites: int | None = None
-    """Members used for propagation, the best on held-out data after each fit; None keeps all E."""
-    hidden: int = 200
+    num_elites: int | None = setting(None, ">= 1")
+    """Members used for propagation, the best on held-out data after each fit (at most E); None
+    keeps all E."""
+    hidden: int = setting(200, ">= 1")
     """Width of every hidden layer."""
-    layers: int = 4
+    layers: int = setting(4, ">= 1")
     """Number of hidden layers."""
     activation: Literal["silu", "relu", "tanh", "elu"] = "silu"
     delta: bool = True
     """Predict ``next_obs - obs`` instead of ``next_obs``."""
     normalize: bool = True
     """Standardise inputs and targets with statistics of the training data."""
-    angle_dims: tuple[int, ...] | None = None
-    """Observation dims fed to the network as (sin, cos); None takes the task's ``angle_dims``."""
+    angle_dims: tuple[int, ...] | None = setting(None, ">= 0", unique=True, note="indices of observation dims")
+    """Observation dims fed to the network as (sin, cos), each in [0, obs_dim) and named once;
+    None takes the task's ``angle_dims``."""
     learn_reward: bool = False
     """Add a reward output (one more target dim), exposed as :meth:`MLPDynamics.reward_fn`."""
     learn_termination: bool = False
     """Add a termination logit trained with cross-entropy, exposed as ``termination_fn``."""
+
+    def __post_init__(self):
+        if self.num_elites is not None and self.num_elites > self.ensemble_size:
+            raise SettingError({"num_elites": self.num_elites, "ensemble_size": self.ensemble_size},
+                               "num_elites must lie in [1, ensemble_size], or be null to keep every member")
+        check_network_size({"ensemble_size": self.ensemble_size, "layers": self.layers, "hidden": self.hidden})
 
 
 class MLPDynamics(DynamicsModel):
@@ -119,14 +146,15 @@ class MLPDynamics(DynamicsModel):
     def __init__(self, obs_dim: int, act_dim: int, task: Any = None, *,
                  generator: torch.Generator | None = None, **settings: Any):
         super().__init__()
-        self.config = _make_settings(type(self), settings)
+        self.config = build_dataclass(self.Config, settings, "model")
         cfg = self.config
         self.obs_dim, self.act_dim, self.ensemble_size = int(obs_dim), int(act_dim), cfg.ensemble_size
         angle_dims = cfg.angle_dims if cfg.angle_dims is not None else getattr(task, "angle_dims", ())
         self.angle_dims = tuple(sorted(int(d) for d in angle_dims))
-        bad = [d for d in self.angle_dims if not 0 <= d < self.obs_dim]
-        if bad:
-            raise UserError(f"angle_dims {bad} are outside the observation dims [0, {self.obs_dim}).")
+        if any(not 0 <= d < self.obs_dim for d in self.angle_dims) or len(set(self.angle_dims)) < len(self.angle_dims):
+            raise SettingError({"angle_dims": self.angle_dims},
+                               f"each index must lie in [0, obs_dim) = [0, {self.obs_dim}) and appear once "
+                               f"(observation dims of {getattr(task, 'name', 'the task')})", "model")
         plain = [d for d in range(self.obs_dim) if d not in self.angle_dims]
         self.register_buffer("_plain_dims", torch.tensor(plain, dtype=torch.long), persistent=False)
         self.register_buffer("_angle_dims", torch.tensor(self.angle_dims, dtype=torch.long), persistent=False)
@@ -349,24 +377,6 @@ class MLPDynamics(DynamicsModel):
     def settings(self) -> dict[str, Any]:
         """Constructor settings that rebuild this model without its task (angle dims resolved)."""
         return {**dataclasses.asdict(self.config), "angle_dims": self.angle_dims}
-
-
-def _make_settings(cls: type, settings: dict[str, Any]) -> MLPSettings:
-    try:
-        return _checked(cls.Config(**settings))
-    except TypeError:
-        valid = ", ".join(f.name for f in dataclasses.fields(cls.Config))
-        unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(cls.Config)})
-        raise UserError(f"{cls.__name__} got unknown settings {unknown}; valid settings: {valid}.") from None
-
-
-def _checked(cfg: MLPSettings) -> MLPSettings:
-    if cfg.ensemble_size < 1 or cfg.hidden < 1 or cfg.layers < 1:
-        raise UserError(f"ensemble_size, hidden and layers must be >= 1; got {cfg.ensemble_size}, "
-                        f"{cfg.hidden}, {cfg.layers}.")
-    if cfg.num_elites is not None and not 1 <= cfg.num_elites <= cfg.ensemble_size:
-        raise UserError(f"num_elites={cfg.num_elites} must lie in [1, ensemble_size={cfg.ensemble_size}] (or be None).")
-    return cfg
 
 
 def save_model(model: MLPDynamics, path: str | Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import mujoco
@@ -12,6 +13,12 @@ from mujoco import rollout
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import DynamicsModel
 from mbrl_zoo.registry import register_model
+
+
+@dataclass(frozen=True)
+class OracleSettings:
+    """The oracle has no settings: it is the task's own simulator, exact by construction. Its
+    config section is ``model.name=oracle`` alone."""
 
 
 @register_model("oracle", tags={"simulator"})
@@ -38,6 +45,7 @@ class OracleModel(DynamicsModel):
     ``obs``'s dtype; pass float64 to keep the simulator's precision.
     """
 
+    Config = OracleSettings
     deterministic = True
 
     def __init__(self, obs_dim: int, act_dim: int, task: Any = None):

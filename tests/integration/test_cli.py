@@ -66,8 +66,26 @@ def test_list_prints_every_table(capsys):
     (["run", "pets", "--task", "cartpole-balance", "--set", "planner.name=gradient"],
      "planner 'gradient' cannot work on task 'cartpole-balance'"),
     (["run", "pets", "--resume"], "no checkpoint.pt"),
-    (["run", "pets", "--steps", "0"], "run.steps (--steps) must be >= 1 environment step, got 0"),
-    (["run", "pets", "--seed", "-1"], "run.seed must lie in [0, 2**32)"),
+    (["run", "pets", "--steps", "0"], "run.steps=0 is not allowed: it must be >= 1 (environment steps in all, --steps)"),
+    (["run", "pets", "--seed", "-1"], "run.seed=-1 is not allowed: it must lie in [0, 2**32)"),
+    (["run", "pets", "--set", "model.angle_dims=[1, 1]"], "model.angle_dims=[1, 1] is not allowed: each element may "
+                                                          "appear once, and 1 repeats"),
+    (["run", "pets", "--set", "model.angle_dims=[9]"], "model.angle_dims=[9] is not allowed: each index must lie in "
+                                                       "[0, obs_dim) = [0, 4)"),
+    (["run", "pets", "--set", "model.hidden=0"], "model.hidden=0 is not allowed: it must be >= 1"),
+    (["run", "pets", "--set", "model.layers=1000000"], "model.ensemble_size=7, model.layers=1000000, model.hidden=200 "
+                                                       "are not allowed together"),
+    (["run", "pets", "--set", "planner.momentum=nan"], "planner.momentum=nan is not allowed: it must be a finite number"),
+    (["run", "pets", "--set", "planner.initial_std=-inf"], "planner.initial_std=-inf is not allowed"),
+    (["run", "pets", "--set", "planner.name=gradient", "--set", "planner.learning_rate=-1"],
+     "planner.learning_rate=-1.0 is not allowed: it must be > 0"),
+    (["run", "sac", "--set", "algorithm.lr=nan"], "algorithm.lr=nan is not allowed: it must be a finite number"),
+    (["run", "sac", "--set", "algorithm.target_entropy=nan"], "algorithm.target_entropy=nan is not allowed"),
+    (["--plugin", str(FIXTURES / "plugin_syntax_error.py"), "list"],
+     f"plugin {str(FIXTURES / 'plugin_syntax_error.py')!r} failed to import: {FIXTURES / 'plugin_syntax_error.py'}, "
+     "line 6: SyntaxError: '(' was never closed"),
+    (["--plugin", str(FIXTURES / "plugin_missing_import.py"), "run", "pets"],
+     f"{FIXTURES / 'plugin_missing_import.py'}, line 5: ModuleNotFoundError: No module named 'a_module_nobody_installed'"),
     (["run", "sac", "--set", "planner.name=cem"],
      "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: dagger-model, mbmf, mpc"),
     (["run", "sac", "--set", "model.name=pe"], "algorithm 'sac' uses no model"),
@@ -171,6 +189,29 @@ def test_interrupted_run_resumes_to_same_metrics(pairing, extra, tmp_path, monke
     assert main(["run", *args, "--out", str(tmp_path / "cut")]) == 2  # no silent overwrite
     assert main(["run", *args, "--out", str(tmp_path / "cut"), "--resume"]) == 0
     assert _rows(tmp_path / "cut") == _rows(tmp_path / "whole")
+
+
+@pytest.mark.parametrize("plugin, argv, message, line_with", [
+    ("plugin_no_default.py", ["config", "rs-mpc", "--set", "model.name=student-no-default"],
+     "model 'student-no-default' ({path}, line {line}): constructor argument 'width' has no default", "def __init__"),
+    ("plugin_raising.py", ["run", "rs-mpc", "--set", "model.name=student-raises"],
+     "model 'student-raises' failed to build: {path}, line {line}: IndexError: list index out of range", "self.layers ="),
+    ("plugin_raising.py", ["run", "rs-mpc", "--set", "planner.name=student-raises"],
+     "planner 'student-raises' failed to build: {path}, line {line}: ZeroDivisionError: float division by zero",
+     "self.scale ="),
+])
+def test_a_plugin_component_that_cannot_be_configured_or_built_exits_2_naming_file_and_line(
+        plugin, argv, message, line_with, capsys, tmp_path, monkeypatch):
+    """The plug-in imports; its component fails when the config is resolved or it is first built.
+    Either is the plug-in's fault, reported at its own file and line, before any folder exists."""
+    monkeypatch.chdir(tmp_path)
+    path = FIXTURES / plugin
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if line_with in text)
+    assert main(["--plugin", str(path), *argv, "--task", "cartpole-balance"]) == 2
+    err = capsys.readouterr().err
+    assert message.format(path=path, line=line) in err, err
+    assert "Traceback" not in err and err.count("error:") == 1
+    assert not (tmp_path / "results").exists()
 
 
 def test_student_model_plugin_runs_through_the_cli(tmp_path, monkeypatch):

@@ -93,10 +93,17 @@ def test_save_and_load_round_trip_the_density_target_and_normalisers(tmp_path):
 
 
 def test_bad_settings_and_one_step_consumers_are_refused():
-    with pytest.raises(UserError, match="discount must lie in"):
+    with pytest.raises(UserError, match=r"model\.discount=1\.0 is not allowed: it must lie in \[0, 1\)"):
         build_model("gamma", 1, 1, discount=1.0)
+    with pytest.raises(UserError, match=r"model\.layers=0 is not allowed: it must be >= 1"):
+        GammaModel(1, 1, layers=0)
+    with pytest.raises(UserError, match="unknown key model.generatr"):
+        GammaModel(1, 1, generatr=None)
     with pytest.raises(UserError, match="fit_gamma needs"):
         fit_gamma(GammaModel(1, 1, hidden=8, layers=1), halving_data(8), zero_policy, 1, tau=0.0)
+    for bad in ({"lr": -1.0}, {"lr": float("nan")}, {"weight_decay": -1e-4}):
+        with pytest.raises(UserError, match=f"{next(iter(bad))}="):
+            fit_gamma(GammaModel(1, 1, hidden=8, layers=1), halving_data(8), zero_policy, 1, **bad)
     for pairing in ("pets", "dyna", "mbpo", "mve"):
         with pytest.raises(UserError, match="predicts discounted state occupancy"):
             resolve(pairing, {"run": {"task": "InvertedPendulum-v5"}, "model": {"name": "gamma"}})

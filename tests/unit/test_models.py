@@ -66,12 +66,25 @@ def test_registered_models_carry_tags_and_build_from_their_config():
 
 
 def test_unknown_or_bad_settings_raise_user_error():
-    with pytest.raises(UserError, match="unknown settings \\['hiden'\\].*valid settings"):
+    with pytest.raises(UserError, match="unknown key model.hiden; valid keys of model.*Did you mean model.hidden"):
         models.GaussianMLP(O, A, hiden=10)
-    with pytest.raises(UserError, match="num_elites=9"):
+    with pytest.raises(UserError, match=r"model\.num_elites=9, model\.ensemble_size=3 are not allowed together: "
+                                        r"num_elites must lie in \[1, ensemble_size\]"):
         models.GaussianMLP(O, A, ensemble_size=3, num_elites=9)
-    with pytest.raises(UserError, match="angle_dims"):
+    with pytest.raises(UserError, match=r"model\.angle_dims=\[5\] is not allowed: each index must lie in \[0, obs_dim\) = \[0, 3\)"):
         models.GaussianMLP(O, A, angle_dims=(5,))
+    with pytest.raises(UserError, match=r"model\.angle_dims=\[1, 1\] is not allowed: each element may appear once"):
+        models.GaussianMLP(O, A, angle_dims=(1, 1))
+    with pytest.raises(UserError, match=r"model\.hidden=0 is not allowed: it must be >= 1"):
+        models.GaussianMLP(O, A, hidden=0)
+    with pytest.raises(UserError, match=r"model\.components=0 is not allowed"):
+        models.MixtureMLP(O, A, components=0)
+    with pytest.raises(UserError, match=r"model\.ensemble_size=7, model\.layers=4, model\.hidden=100000 are not "
+                                        r"allowed together: .* more than the 2\*\*31"):
+        models.ProbabilisticEnsemble(O, A, hidden=100_000)
+    with pytest.raises(UserError, match=r"model\.ensemble_size=1, model\.layers=4, model\.hidden=200, "
+                                        r"model\.components=100000000 are not allowed together"):
+        models.MixtureMLP(O, A, components=10**8)
     with pytest.raises(UserError, match="expects obs"):
         build("gaussian").mean(torch.zeros(4, O + 1), torch.zeros(4, A))
     with pytest.raises(UserError, match="must lie in \\[0, 1\\); got 0..1"):
@@ -339,12 +352,56 @@ class WrongShape(DynamicsModel):
 
 
 def test_a_model_returning_the_wrong_shape_is_refused_clearly():
-    with pytest.raises(UserError, match=r"WrongShape.predict \(mean\) returned shape \(1, 4, 4\); expected \(1, 4, 3\)"):
-        validate_model(WrongShape())
-    with pytest.raises(UserError, match="WrongShape.predict returned shape"):
+    with pytest.raises(UserError, match=r"^model 'student' \(WrongShape\): predict \(mean\) returned shape \(1, 4, 4\); "
+                                        r"expected \(1, 4, 3\)"):
+        validate_model(WrongShape(), name="student")
+    with pytest.raises(UserError, match="WrongShape: predict returned shape"):
         fit(WrongShape(), synthetic(20), epochs=1)
     with pytest.raises(UserError, match="expected \\(2, 3\\)"):
         check_prediction(WrongShape(), "mean", torch.zeros(2, 4), 2)
+
+
+class RightShape(WrongShape):
+    """WrongShape's network cut to the right width: keeps the contract, and each subclass below
+    breaks one part of it."""
+
+    def predict(self, obs, act):
+        out = self.layer(torch.cat([obs, act], -1))[:, :O].unsqueeze(0)
+        return out, out.abs()
+
+
+class NaNSample(RightShape):
+    def sample(self, obs, act, member=None, generator=None):
+        return torch.full_like(self.mean(obs, act), float("nan"))
+
+
+class NegativeVariance(RightShape):
+    def predict(self, obs, act):
+        mean, var = super().predict(obs, act)
+        return mean, -1.0 - var
+
+
+class RaisingMean(RightShape):
+    def mean(self, obs, act, member=None):
+        return obs @ torch.zeros(O + 1, O)
+
+
+class InfiniteLoss(RightShape):
+    def loss(self, batch):
+        return torch.tensor(float("inf"), requires_grad=True), {}
+
+
+@pytest.mark.parametrize("model, message", [
+    (NaNSample(), "model 'm' (NaNSample): sample returned non-finite values (NaN or inf) on finite inputs"),
+    (NegativeVariance(), "model 'm' (NegativeVariance): predict returned negative variances"),
+    (RaisingMean(), f"model 'm' (RaisingMean): mean raised {__file__}, line "),
+    (InfiniteLoss(), "model 'm' (InfiniteLoss): loss returned inf on a finite batch"),
+])
+def test_the_first_call_checks_every_output_and_names_the_model_at_fault(model, message):
+    validate_model(RightShape(), name="m")
+    with pytest.raises(UserError) as info:
+        validate_model(model, name="m")
+    assert str(info.value).startswith(message), str(info.value)
 
 
 def test_sample_and_mean_are_differentiable_in_the_actions():

@@ -10,13 +10,14 @@ from planners import CEM, MPC, Planner
 
 H = 4
 LOW, HIGH = torch.tensor([-1.0, 0.0]), torch.tensor([1.0, 4.0])  # midpoint (0, 2)
+SCRIPTED_LOW, SCRIPTED_HIGH = torch.tensor([-1000.0, -996.0]), torch.tensor([1000.0, 1000.0])  # midpoint (0, 2)
 
 
 class ScriptedPlanner(Planner):
     """Returns plan k as ``100 * k + [[t, -t] for t in range(H)]`` and records each init_mean."""
 
     def __init__(self):
-        super().__init__(LOW, HIGH, H)
+        super().__init__(SCRIPTED_LOW, SCRIPTED_HIGH, H)
         self.inits = []
 
     def plan(self, objective, init_mean=None, generator=None, callback=None):

@@ -11,6 +11,7 @@ import planners  # noqa: F401  (registers the planners)
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PLANNERS, check_compatible
 from planners import CEM, ICEM, MPPI, GradientPlanner, RandomShooting
+from planners.base import Planner, checked_plan
 from planners.cem import truncated_normal
 from planners.icem import colored_noise, colored_noise_spectrum
 
@@ -61,9 +62,11 @@ def small_problem(name):
     return LOW, HIGH, H, TARGET
 
 
-def test_every_planner_is_registered_with_settings_from_its_constructor():
+def test_every_planner_is_registered_with_its_config():
     assert {"random-shooting", "cem", "mppi", "icem", "gradient"} <= set(PLANNERS.names())
+    assert PLANNERS.get("cem").config_class() is CEM.Config
     assert PLANNERS.get("cem").config_class()().population_size == 350
+    assert CEM(LOW, HIGH, H, iterations=2).config == CEM.Config(iterations=2)
     assert PLANNERS.get("gradient").requires == {"differentiable"}
     planner = PLANNERS.get("icem").obj(action_low=LOW, action_high=HIGH, horizon=H)
     assert planner.horizon == H
@@ -168,12 +171,65 @@ def test_init_mean_of_the_wrong_shape_is_refused():
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(UserError, match="elite_fraction"):
+    with pytest.raises(UserError, match=r"^planner\.elite_fraction=0\.0 is not allowed: it must lie in \(0, 1\]"):
         CEM(LOW, HIGH, H, elite_fraction=0.0)
     with pytest.raises(UserError, match="action_low must be below"):
         CEM(HIGH, LOW, H)
-    with pytest.raises(UserError, match="smoothing"):
+    with pytest.raises(UserError, match=r"^planner\.smoothing=1\.0 is not allowed"):
         MPPI(LOW, HIGH, H, smoothing=1.0)
+    with pytest.raises(UserError, match=r"^planner\.learning_rate=nan is not allowed: it must be a finite number > 0"):
+        GradientPlanner(LOW, HIGH, H, learning_rate=math.nan)
+    with pytest.raises(UserError, match=r"^planner\.num_elites=20, planner\.population_size=10 are not allowed"):
+        ICEM(LOW, HIGH, H, population_size=10, num_elites=20)
+    with pytest.raises(UserError, match=r"^unknown key planner\.popsize; .*Did you mean planner\.population_size\?"):
+        RandomShooting(LOW, HIGH, H, popsize=3)
+
+
+class Returns:
+    """A planner plug-in whose ``plan`` returns a fixed value, whatever the objective."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, low, high, horizon):
+        planner = Planner(low, high, horizon)
+        planner.plan = lambda objective, init_mean=None, generator=None, callback=None: self.value
+        return planner
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_every_planners_plan_keeps_the_contract(name):
+    low, high, horizon, target = small_problem(name)
+    planner = MAKERS[name](low, high, horizon)
+    plan = planner.plan(quadratic(target), generator=seeded())
+    assert torch.equal(checked_plan(planner, plan), plan)
+
+
+@pytest.mark.parametrize("value, message", [
+    (torch.zeros(H + 1, A), "planner 'bad' (Planner) returned a plan of shape (5, 2); expected (horizon, act_dim) = (4, 2)"),
+    (torch.zeros(H), "returned a plan of shape (4,); expected (horizon, act_dim) = (4, 2)"),
+    ([[0.0] * A] * H, "planner 'bad' (Planner) returned a list from plan(); expected a floating tensor"),
+    (torch.zeros(H, A, dtype=torch.long), "returned a torch.int64 tensor from plan()"),
+    (torch.tensor([[0.0, 0.0], [0.0, math.nan], [0.0, 0.0], [0.0, 0.0]]),
+     "returned a plan with non-finite values: step 1, action dim 1 is nan"),
+    (torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.5, 0.0], [0.0, 0.0]]),
+     "returned a plan outside the action bounds: step 2, action dim 0 is 1.5, outside [-1, 1]"),
+])
+def test_a_plan_breaking_the_contract_is_the_planners_fault(value, message):
+    planner = Returns(value)(LOW, HIGH, H)
+    with pytest.raises(UserError) as info:
+        checked_plan(planner, planner.plan(quadratic(TARGET)), name="bad")
+    assert message in str(info.value)
+
+
+def test_a_rounding_excess_is_clipped_and_a_built_in_planner_is_named_by_its_registry_name():
+    planner = CEM(LOW, HIGH, H)
+    plan = TARGET.clone()
+    plan[0, 0] = 1.0 + 1e-7
+    assert checked_plan(planner, plan)[0, 0] == 1.0
+    plan[0, 0] = 1.01
+    with pytest.raises(UserError, match=r"^planner 'cem' \(CEM\) returned a plan outside the action bounds"):
+        checked_plan(planner, plan)
 
 
 def test_truncated_normal_stays_in_bounds_and_matches_moments():

@@ -1,7 +1,10 @@
+from dataclasses import dataclass
+
 import pytest
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import Pairing, Registry, check_compatible, first_sentence, ALGORITHMS, MODELS, PLANNERS
+from mbrl_zoo.settings import setting
 
 
 def test_register_and_get_returns_entry_with_tags():
@@ -50,7 +53,7 @@ def test_unknown_name_lists_valid_names_and_closest_match():
     assert "deterministic, gaussian, pe" in message
 
 
-def test_config_class_is_built_from_constructor_signature():
+def test_a_plugin_without_config_gets_one_from_its_constructor_signature():
     reg = Registry("model", skip=("obs_dim", "act_dim"))
 
     @reg.register("mlp")
@@ -61,13 +64,51 @@ def test_config_class_is_built_from_constructor_signature():
     cfg_cls = reg.get("mlp").config_class()
     cfg = cfg_cls()
     assert (cfg.hidden, cfg.layers) == (200, (1, 2))
-    with pytest.raises(TypeError, match="needs a default"):
-        @reg.register("bad")
-        class Bad:
-            def __init__(self, obs_dim: int, act_dim: int, width: int):
-                pass
+    assert reg.get("mlp").config_class() is cfg_cls
 
+    @reg.register("bad")
+    class Bad:
+        def __init__(self, obs_dim: int, act_dim: int, width: int):
+            pass
+
+    with pytest.raises(UserError) as info:
         reg.get("bad").config_class()
+    line = Bad.__init__.__code__.co_firstlineno
+    assert f"model 'bad' ({__file__}, line {line}): constructor argument 'width' has no default" in str(info.value)
+
+
+def test_a_declared_config_wins_over_the_constructor_signature():
+    reg = Registry("planner", skip=("horizon",))
+
+    @dataclass(frozen=True)
+    class Settings:
+        population_size: int = setting(10, ">= 1")
+
+    @reg.register("declared")
+    class Declared:
+        Config = Settings
+
+        def __init__(self, horizon: int, **settings):
+            self.config = Settings(**settings)
+
+    assert reg.get("declared").config_class() is Settings
+
+
+def test_build_reports_a_failing_constructor_as_the_components_fault_with_its_line():
+    reg = Registry("planner")
+
+    @reg.register("broken")
+    class Broken:
+        def __init__(self, size: int = 3):
+            raise RuntimeError(f"cannot allocate {size}")
+
+    with pytest.raises(UserError) as info:
+        reg.get("broken").build(size=5)
+    line = Broken.__init__.__code__.co_firstlineno + 1
+    assert str(info.value) == f"planner 'broken' failed to build: {__file__}, line {line}: RuntimeError: cannot allocate 5"
+    with pytest.raises(UserError, match="^bad size$"):
+        reg.add("refusing", lambda: (_ for _ in ()).throw(UserError("bad size")))
+        reg.get("refusing").build()
 
 
 def test_incompatible_pairing_is_refused_with_reason():

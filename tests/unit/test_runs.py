@@ -1,6 +1,7 @@
 """Run folders: atomic metrics, checkpoints, resume to identical metrics, determinism."""
 
 import csv
+import os
 
 import gymnasium as gym
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 import torch
 
 from mbrl_zoo.errors import UserError
+from mbrl_zoo.io import atomic_write
 from mbrl_zoo.runs import Run, episode_seed, final_info, read_run
 
 
@@ -144,3 +146,32 @@ def test_read_run_gives_the_config_and_the_saved_state_and_refuses_other_folders
         read_run(tmp_path / "r", "Hopper-v5")
     with pytest.raises(UserError, match="has no config.json or checkpoint.pt"):
         read_run(tmp_path)
+
+
+def _killed_inside_a_write(path) -> list:
+    """End a (forked) process abruptly, as ``kill -9`` would, inside an atomic write of ``path``
+    after it wrote half the file; return the hidden temporaries it left beside ``path``."""
+    child = os.fork()
+    if child == 0:  # no cleanup may run in the child: os._exit skips every except and finally
+        atomic_write(path, lambda f: (f.write(b"half"), f.flush(), os._exit(9)))
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 9
+    return sorted(p.name for p in path.parent.glob(f".{path.name}.*.tmp"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="simulates kill -9 with os.fork")
+@pytest.mark.parametrize("mode", ["fresh", "resume", "overwrite"])
+def test_temporaries_of_a_write_killed_midway_are_removed_when_a_run_opens_its_folder(tmp_path, mode):
+    folder = tmp_path / "r"
+    if mode != "fresh":
+        run = Run(folder, CONFIG, total_steps=100, quiet=True)
+        train_random_policy(run, seed=3, steps=100)
+    assert len(_killed_inside_a_write(folder / "checkpoint.pt")) == 1
+    assert len(_killed_inside_a_write(folder / "metrics.csv")) == 1
+    (folder / ".notes.txt.x1.tmp").write_text("not a run file")
+    if mode != "fresh":
+        with pytest.raises(UserError, match="already holds a run"):  # refused: the folder is left alone
+            Run(folder, CONFIG, total_steps=100, quiet=True)
+        assert len(list(folder.glob(".checkpoint.pt.*.tmp"))) == 1
+    Run(folder, CONFIG, total_steps=100, quiet=True, resume=mode == "resume", overwrite=mode == "overwrite")
+    assert sorted(p.name for p in folder.glob(".*")) == [".notes.txt.x1.tmp"]
