@@ -94,7 +94,6 @@ class Config(MPCSettings, FitSettings):
 
     def __post_init__(self):
         MPCSettings.__post_init__(self)
-        FitSettings.__post_init__(self)
         if self.iterations < 1 or self.episodes_per_iteration < 1:
             raise UserError(f"algorithm.iterations and algorithm.episodes_per_iteration must be >= 1; got "
                             f"{self.iterations} and {self.episodes_per_iteration}.")

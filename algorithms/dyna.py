@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
+from mbrl_zoo.settings import setting
 
 from algorithms import sac
 from algorithms.loop import EnvLoop, add_step
@@ -41,23 +41,14 @@ class Config(sac.Config, FitSettings):
     """Uniform-random env steps before the first model fit and the first update."""
     updates_per_step: int = 10
     """SAC gradient steps per env step (Sutton's planning steps n, here on mixed minibatches)."""
-    rollouts_per_step: int = 100
+    rollouts_per_step: int = setting(100, ">= 1")
     """Real start states drawn per env step for model rollouts."""
-    rollout_length: int = 1
+    rollout_length: int = setting(1, ">= 1")
     """Model steps per rollout (1: Sutton's one-step Dyna)."""
-    model_buffer_size: int = 100_000
+    model_buffer_size: int = setting(100_000, ">= 1")
     """Imagined transitions kept; the oldest are dropped first."""
-    real_ratio: float = 0.5
+    real_ratio: float = setting(0.5, "[0, 1]")
     """Share of real transitions in each SAC minibatch."""
-
-    def __post_init__(self):
-        sac.Config.__post_init__(self)
-        FitSettings.__post_init__(self)
-        if not 0.0 <= self.real_ratio <= 1.0:
-            raise UserError(f"algorithm.real_ratio={self.real_ratio!r} must be between 0 and 1.")
-        for name in ("rollouts_per_step", "rollout_length", "model_buffer_size"):
-            if getattr(self, name) < 1:
-                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
 
 
 def train(config: RunConfig, run: Run) -> None:

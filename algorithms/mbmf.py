@@ -31,10 +31,10 @@ import torch
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
+from mbrl_zoo.settings import SettingError, setting
 from planners.mpc import MPCPolicy, MPCSettings
 
 from algorithms import sac
@@ -49,34 +49,26 @@ class Config(sac.Config, FitSettings, MPCSettings):
 
     random_steps: int = 1000
     """Uniform-random env steps before the first model fit and MPC."""
-    mpc_steps: int = 5000
+    mpc_steps: int = setting(5000, ">= 0")
     """Env steps of the model-based phase (random steps included)."""
     refit_every: int = 1000
     """Env steps between model refits during the model-based and DAgger phases."""
     horizon: int = 10
     particles: int = 1
     propagation: Literal["tsinf", "ts1", "sample", "expectation", "ds", "mm"] = "expectation"
-    bc_epochs: int = 50
+    bc_epochs: int = setting(50, ">= 1")
     """Passes over the expert data set per behaviour-cloning round."""
-    dagger_iterations: int = 3
-    dagger_steps: int = 1000
+    dagger_iterations: int = setting(3, ">= 0")
+    dagger_steps: int = setting(1000, ">= 1")
     """Env steps per DAgger round, each visited state labelled by MPC."""
-    critic_warmup_updates: int = 1000
+    critic_warmup_updates: int = setting(1000, ">= 0")
     """Critic-only SAC steps before fine-tuning moves the cloned policy."""
 
     def __post_init__(self):
-        sac.Config.__post_init__(self)
-        FitSettings.__post_init__(self)
         MPCSettings.__post_init__(self)
-        if not 0 <= self.random_steps <= self.mpc_steps:
-            raise UserError(f"algorithm.random_steps={self.random_steps} must lie between 0 and "
-                            f"algorithm.mpc_steps={self.mpc_steps}.")
-        for name in ("bc_epochs", "dagger_steps"):
-            if getattr(self, name) < 1:
-                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
-        for name in ("dagger_iterations", "critic_warmup_updates"):
-            if getattr(self, name) < 0:
-                raise UserError(f"algorithm.{name} must be >= 0, got {getattr(self, name)!r}.")
+        if self.random_steps > self.mpc_steps:
+            raise SettingError({"random_steps": self.random_steps, "mpc_steps": self.mpc_steps},
+                               "the random steps are part of the model-based phase: random_steps <= mpc_steps")
 
 
 def clone_policy(agent: SACAgent, obs: torch.Tensor, act: torch.Tensor, epochs: int, batch_size: int,

@@ -23,10 +23,10 @@ from typing import Any
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
+from mbrl_zoo.settings import SettingError, setting
 
 from algorithms import sac
 from algorithms.loop import EnvLoop, add_step
@@ -47,35 +47,27 @@ class Config(sac.Config, FitSettings):
     ``n_initial_exploration_steps``)."""
     updates_per_step: int = 20
     """G, SAC gradient steps per env step."""
-    epoch_length: int = 1000
+    epoch_length: int = setting(1000, ">= 1")
     """Env steps per epoch: the unit of the rollout schedule and of model-buffer retention."""
-    rollout_batch_size: int = 100_000
+    rollout_batch_size: int = setting(100_000, ">= 1")
     """Model rollouts started per fit (one fit every ``refit_every`` env steps): M = 400 rollouts
     per env step times ``refit_every``."""
-    rollout_schedule: tuple[int, int, int, int] = (20, 100, 1, 1)
+    rollout_schedule: tuple[int, int, int, int] = setting((20, 100, 1, 1), ">= 0")
     """(start_epoch, end_epoch, min_len, max_len): k grows linearly from min_len at start_epoch
     to max_len at end_epoch."""
-    model_retain_epochs: int = 1
+    model_retain_epochs: int = setting(1, ">= 1")
     """Epochs of rollouts the model buffer holds; its capacity follows k (see
     :func:`algorithms.model_rollouts.model_buffer_capacity`)."""
-    real_ratio: float = 0.05
+    real_ratio: float = setting(0.05, "[0, 1]")
     """Share of real transitions in each SAC minibatch."""
     eval_every: int = 1000
 
     def __post_init__(self):
-        sac.Config.__post_init__(self)
-        FitSettings.__post_init__(self)
         start, end, low, high = self.rollout_schedule
-        if not (0 <= start <= end and 1 <= low <= high):
-            raise UserError(
-                f"algorithm.rollout_schedule={list(self.rollout_schedule)!r} must be [start_epoch, end_epoch, "
-                "min_len, max_len] with 0 <= start_epoch <= end_epoch and 1 <= min_len <= max_len."
-            )
-        if not 0.0 <= self.real_ratio <= 1.0:
-            raise UserError(f"algorithm.real_ratio={self.real_ratio!r} must be between 0 and 1.")
-        for name in ("epoch_length", "rollout_batch_size", "model_retain_epochs"):
-            if getattr(self, name) < 1:
-                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
+        if not (start <= end and 1 <= low <= high):
+            raise SettingError({"rollout_schedule": list(self.rollout_schedule)},
+                               "it must be [start_epoch, end_epoch, min_len, max_len] with start_epoch <= "
+                               "end_epoch and 1 <= min_len <= max_len")
 
 
 PRESETS: dict[str, dict[str, Any]] = {

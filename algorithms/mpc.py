@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
+from mbrl_zoo.settings import SettingError, setting
 from planners.mpc import MPCPolicy, MPCSettings
 
 from algorithms.loop import EnvLoop, add_step
@@ -40,36 +40,26 @@ class Config(MPCSettings, FitSettings):
     refit, minibatch size, learning rate and target Polyak factor.
     """
 
-    random_steps: int = 200
+    random_steps: int = setting(200, ">= 0")
     refit_every: int = 200
     """Env steps between model refits (mbrl-lib: one trial)."""
-    buffer_capacity: int = 1_000_000
+    buffer_capacity: int = setting(1_000_000, ">= 1")
     fit_epochs: int = 50
     fit_batch_size: int = 32
     fit_holdout_ratio: float = 0.1
     terminal_value: bool = False
-    value_hidden: tuple[int, ...] = (200, 200)
-    value_updates: int = 1000
-    value_batch_size: int = 256
-    value_lr: float = 1e-3
-    value_tau: float = 0.005
+    value_hidden: tuple[int, ...] = setting((200, 200), ">= 1", nonempty=True)
+    value_updates: int = setting(1000, ">= 0")
+    value_batch_size: int = setting(256, ">= 1")
+    value_lr: float = setting(1e-3, "> 0")
+    value_tau: float = setting(0.005, "(0, 1]")
 
     def __post_init__(self):
         MPCSettings.__post_init__(self)
-        FitSettings.__post_init__(self)
-        if self.random_steps < 0 or self.buffer_capacity < 1:
-            raise UserError(f"algorithm.random_steps must be >= 0 and algorithm.buffer_capacity >= 1; got "
-                            f"{self.random_steps} and {self.buffer_capacity}.")
         if self.terminal_value and self.discount == 1.0:
-            raise UserError("algorithm.terminal_value=true needs algorithm.discount < 1 (e.g. 0.99): "
-                            "a TD value of an undiscounted task need not be finite.")
-        if not self.value_hidden or min(self.value_hidden) < 1:
-            raise UserError(f"algorithm.value_hidden={list(self.value_hidden)!r} needs at least one layer, "
-                            "every width >= 1.")
-        if self.value_updates < 0 or self.value_batch_size < 1 or not self.value_lr > 0 or not 0 < self.value_tau <= 1:
-            raise UserError("algorithm.value_updates must be >= 0, value_batch_size >= 1, value_lr > 0 and "
-                            f"0 < value_tau <= 1; got {self.value_updates}, {self.value_batch_size}, "
-                            f"{self.value_lr}, {self.value_tau}.")
+            raise SettingError({"terminal_value": True, "discount": 1.0},
+                               "a terminal value needs discount < 1 (e.g. 0.99): a TD value of an undiscounted "
+                               "task need not be finite")
 
 
 def train(config: RunConfig, run: Run) -> None:

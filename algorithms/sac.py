@@ -24,10 +24,10 @@ from torch import nn
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.layers import StackedMLP
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
+from mbrl_zoo.settings import setting
 from mbrl_zoo.types import Batch
 
 from algorithms.loop import EnvLoop, add_step
@@ -40,37 +40,26 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 class Config:
     """Settings of SAC (Haarnoja et al. 2018b, Table 1) and of its interaction loop."""
 
-    hidden: tuple[int, ...] = (256, 256)
+    hidden: tuple[int, ...] = setting((256, 256), ">= 1", nonempty=True)
     """Hidden layer widths of the actor and of each Q-network."""
-    lr: float = 3e-4
+    lr: float = setting(3e-4, "> 0")
     """Adam learning rate of actor, critics and temperature."""
-    discount: float = 0.99
-    tau: float = 0.005
+    discount: float = setting(0.99, "[0, 1]")
+    tau: float = setting(0.005, "(0, 1]")
     """Polyak factor of the target critics: target <- (1 - tau) target + tau critic."""
-    batch_size: int = 256
-    init_alpha: float = 1.0
+    batch_size: int = setting(256, ">= 1")
+    init_alpha: float = setting(1.0, "> 0")
     learn_alpha: bool = True
     target_entropy: float | None = None
     """Entropy the temperature steers the policy towards; None means -dim(A)."""
-    updates_per_step: int = 1
+    updates_per_step: int = setting(1, ">= 0")
     """Gradient steps per environment step (G in Janner et al. 2019)."""
-    random_steps: int = 5000
+    random_steps: int = setting(5000, ">= 0")
     """Environment steps taken with uniformly random actions before the policy acts and learns."""
-    buffer_capacity: int = 1_000_000
-    eval_every: int = 5000
+    buffer_capacity: int = setting(1_000_000, ">= 1")
+    eval_every: int = setting(5000, ">= 0")
     """Environment steps between evaluations of the deterministic policy (0: never)."""
-    eval_episodes: int = 1
-
-    def __post_init__(self):
-        for name in ("batch_size", "buffer_capacity", "eval_episodes"):
-            if getattr(self, name) < 1:
-                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
-        for name in ("random_steps", "updates_per_step", "eval_every"):
-            if getattr(self, name) < 0:
-                raise UserError(f"algorithm.{name} must be >= 0, got {getattr(self, name)!r}.")
-        if not self.hidden or min(self.hidden) < 1 or not 0.0 < self.tau <= 1.0 or not 0.0 <= self.discount <= 1.0:
-            raise UserError(f"algorithm.hidden={list(self.hidden)!r} needs positive widths, tau={self.tau!r} must "
-                            f"lie in (0, 1] and discount={self.discount!r} in [0, 1].")
+    eval_episodes: int = setting(1, ">= 1")
 
 
 def _squashed_log_prob(u: torch.Tensor, noise: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:

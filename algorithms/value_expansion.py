@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.environment import FitSettings
+from mbrl_zoo.settings import setting
 from mbrl_zoo.tasks.spec import RewardFn, TerminationFn
 
 from algorithms import sac
@@ -40,15 +40,9 @@ class Config(sac.Config, FitSettings):
 
     random_steps: int = 1000
     """Uniform-random env steps before the first model fit and the first update."""
-    horizon: int = 3
+    horizon: int = setting(3, "[1, 1000]")
     """H: imagined steps in every critic target (MVE), the longest expansion mixed into it (STEVE;
     Buckman et al. 2018 use 3)."""
-
-    def __post_init__(self):
-        sac.Config.__post_init__(self)
-        FitSettings.__post_init__(self)
-        if self.horizon < 1:
-            raise UserError(f"algorithm.horizon must be >= 1, got {self.horizon!r}.")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import matmuls_in
 from mbrl_zoo.models.environment import EnvironmentModel
 from mbrl_zoo.rollout import ValueFn, make_objective
+from mbrl_zoo.settings import SettingError, setting
 from planners.base import Callback, Objective, Planner, checked_plan
 
 
@@ -40,23 +41,18 @@ class MPCSettings:
     returns stay float32. On CPUs without such units bf16 is slower: keep float32 there.
     """
 
-    horizon: int = 15
-    particles: int = 20
+    horizon: int = setting(15, "[1, 10000]")
+    particles: int = setting(20, "[1, 100000]")
     propagation: Literal["tsinf", "ts1", "sample", "expectation", "ds", "mm"] = "tsinf"
-    replan_every: int = 1
+    replan_every: int = setting(1, ">= 1")
     open_loop: bool = False
-    discount: float = 1.0
+    discount: float = setting(1.0, "(0, 1]")
     matmul_dtype: Literal["float32", "bfloat16"] = "float32"
 
     def __post_init__(self):
-        for name in ("horizon", "particles", "replan_every"):
-            if getattr(self, name) < 1:
-                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
         if self.replan_every > self.horizon:
-            raise UserError(f"algorithm.replan_every={self.replan_every} must not exceed algorithm.horizon="
-                            f"{self.horizon}: a plan holds only that many actions.")
-        if not 0.0 < self.discount <= 1.0:
-            raise UserError(f"algorithm.discount must lie in (0, 1], got {self.discount!r}.")
+            raise SettingError({"replan_every": self.replan_every, "horizon": self.horizon},
+                               "replan_every must not exceed the horizon: a plan holds only that many actions")
 
 
 class MPC:

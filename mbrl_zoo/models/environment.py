@@ -18,6 +18,7 @@ from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import DynamicsModel
 from mbrl_zoo.models.fit import fit, make_optimizer
+from mbrl_zoo.settings import setting
 from mbrl_zoo.tasks.spec import RewardFn, TaskSpec, TerminationFn
 
 
@@ -32,23 +33,14 @@ class FitSettings:
     inherits these fields and may change their defaults.
     """
 
-    refit_every: int = 250
+    refit_every: int = setting(250, ">= 1")
     """Env steps between model refits."""
-    fit_epochs: int = 100
-    fit_batch_size: int = 256
-    fit_holdout_ratio: float = 0.2
-    fit_patience: int = 5
-    fit_lr: float = 1e-3
-    fit_weight_decay: float = 5e-5
-
-    def __post_init__(self):
-        for name in ("refit_every", "fit_epochs", "fit_batch_size"):
-            if getattr(self, name) < 1:
-                raise UserError(f"algorithm.{name} must be >= 1, got {getattr(self, name)!r}.")
-        if self.fit_patience < 0:
-            raise UserError(f"algorithm.fit_patience must be >= 0, got {self.fit_patience!r}.")
-        if not 0.0 <= self.fit_holdout_ratio < 1.0:
-            raise UserError(f"algorithm.fit_holdout_ratio={self.fit_holdout_ratio!r} must lie in [0, 1).")
+    fit_epochs: int = setting(100, ">= 1")
+    fit_batch_size: int = setting(256, ">= 1")
+    fit_holdout_ratio: float = setting(0.2, "[0, 1)")
+    fit_patience: int = setting(5, ">= 0")
+    fit_lr: float = setting(1e-3, "> 0")
+    fit_weight_decay: float = setting(5e-5, ">= 0")
 
 
 class EnvironmentModel:

@@ -6,6 +6,8 @@ import re
 import pytest
 import torch
 
+from mbrl_zoo.settings import build_dataclass
+
 from algorithms.mpc import Config
 from algorithms.state_value import StateValue
 from mbrl_zoo.buffer import ReplayBuffer
@@ -51,9 +53,9 @@ def test_truncated_episodes_bootstrap_instead_of_ending():
 
 @pytest.mark.parametrize("settings, message", [
     ({"terminal_value": True}, "discount < 1"),
-    ({"discount": 0.0}, "discount must lie in (0, 1]"),
+    ({"discount": 0.0}, "algorithm.discount=0.0 is not allowed: it must lie in (0, 1]"),
     ({"value_tau": 0.0}, "value_tau"),
 ])
 def test_bad_value_settings_are_refused(settings, message):
     with pytest.raises(UserError, match=re.escape(message)):
-        Config(**settings)
+        build_dataclass(Config, settings, "algorithm")
