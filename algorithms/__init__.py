@@ -8,6 +8,6 @@ relies on) and its named recipes with ``register_pairing(Pairing(...))``.
 Importing this package registers every algorithm and pairing.
 """
 
-from algorithms import dyna, loop, mbmf, mbpo, mpc, mve, sac, steve
+from algorithms import dyna, gamma_mve, loop, mbmf, mbpo, mpc, mve, sac, steve
 
-__all__ = ["dyna", "loop", "mbmf", "mbpo", "mpc", "mve", "sac", "steve"]
+__all__ = ["dyna", "gamma_mve", "loop", "mbmf", "mbpo", "mpc", "mve", "sac", "steve"]

@@ -36,4 +36,7 @@ def test_the_inverted_pendulum_pets_preset_is_the_committed_run():
     committed = json.loads((RESULTS / "pets" / "InvertedPendulum-v5" / "seed0-cem200x5" / "config.json").read_text())
     preset = resolve("pets", {"run": {"task": "InvertedPendulum-v5", "steps": committed["run"]["steps"]}}).to_dict()
     preset = json.loads(json.dumps(preset))  # tuples as JSON lists
-    assert preset == committed
+    # Settings added since the run (e.g. the gamma-model value's) keep their defaults; every
+    # setting the run names must match.
+    assert {section: {key: preset[section][key] for key in values} if isinstance(values, dict) else preset[section]
+            for section, values in committed.items()} == committed
