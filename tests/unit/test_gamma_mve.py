@@ -194,3 +194,8 @@ def test_gamma_is_taken_by_gamma_mve_and_refused_as_a_one_step_model():
     for pairing in ("mve", "pets-gamma"):
         with pytest.raises(UserError, match="predicts discounted state occupancy"):
             resolve(pairing, {"model": {"name": "gamma"}})
+
+
+def test_the_cli_check_builds_gamma_mve_without_the_one_step_contract():
+    from mbrl_zoo.config import check_buildable
+    check_buildable(resolve("gamma-mve", {"run": {"task": "InvertedPendulum-v5"}, "model": {"hidden": 16}}))
