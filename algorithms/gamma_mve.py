@@ -139,7 +139,7 @@ def train(config: RunConfig, run: Run) -> None:
         add_step(real, loop.step(action))
         if loop.env_step < cfg.random_steps:
             continue
-        if loop.env_step == cfg.random_steps:
+        if not bool(gamma_model.fitted):  # the first learning step: normalisers and warm-up
             fit = fit_gamma(gamma_model, real.all(), pi, cfg.gamma_warmup, cfg.gamma_batch_size, tau=cfg.gamma_tau,
                             optimizer=optimizer, generator=loop.streams.torch)
             loop.stats["gamma_loss"] = fit.losses[-1] if fit.losses else float("nan")
