@@ -7,14 +7,19 @@ data, fit the model, then act with MPC, adding every real transition to the data
 the model every ``refit_every`` steps. Any registered model and planner pair this way: RS-MPC is a
 deterministic model with random shooting, PETS a probabilistic ensemble with CEM and TS-inf
 particles, and ``oracle-*`` pairings plan with the simulator itself. With ``terminal_value`` the
-planner also scores where each candidate ends, by a state value learned from the real data
-(``pets-value``; Lowrey et al., "Plan Online, Learn Offline", ICLR 2019).
+planner also scores where each candidate ends, by a state value learned from the real data:
+a TD(0) value (``pets-value``; Lowrey et al., "Plan Online, Learn Offline", ICLR 2019) or the
+value of a gamma-model's occupancy draws (``pets-gamma``; Janner et al. 2020), the one-step model
+still rolling the candidates out.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Literal
+
+import torch
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
@@ -24,8 +29,10 @@ from mbrl_zoo.runs import Run
 from mbrl_zoo.settings import SettingError, setting
 from planners.mpc import MPCPolicy, MPCSettings
 
+from algorithms.gamma_value import GammaValue
 from algorithms.loop import EnvLoop, add_step
 from algorithms.state_value import StateValue
+from mbrl_zoo.models.gamma import GammaModel
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,15 @@ class Config(MPCSettings, FitSettings):
     (:class:`~mbrl_zoo.models.environment.FitSettings`, here with mbrl-lib's PETS values) and:
 
     ``random_steps``: uniform-random steps collected before the first fit.
-    ``terminal_value``: add ``discount^H V(s_H)`` to every candidate's return, with V a state
-    value fitted by TD(0) on the real transitions at every refit (:mod:`algorithms.state_value`;
-    Lowrey et al. 2019); needs ``discount`` < 1. ``value_*``: its hidden widths, Adam steps per
-    refit, minibatch size, learning rate and target Polyak factor.
+    ``terminal_value``: add ``discount^H V(s_H)`` to every candidate's return, V fitted on the
+    real transitions at every refit; needs ``discount`` < 1. ``"td"`` (or ``true``): a state
+    value fitted by TD(0) (:mod:`algorithms.state_value`; Lowrey et al. 2019). ``"gamma"``: the
+    value of a state-conditioned gamma-model of discount ``discount`` trained by generative TD
+    (:class:`~algorithms.gamma_value.GammaValue`; Janner et al. 2020), averaged over
+    ``gamma_samples`` occupancy draws; ``gamma_components``, ``gamma_hidden`` and
+    ``gamma_layers`` shape its mixture density network. ``false``: none. ``value_*``: the hidden
+    widths of the TD value, and for either the Adam steps per refit, minibatch size, learning
+    rate and target Polyak factor.
     """
 
     random_steps: int = setting(200, ">= 0")
@@ -47,19 +59,44 @@ class Config(MPCSettings, FitSettings):
     fit_epochs: int = 50
     fit_batch_size: int = 32
     fit_holdout_ratio: float = 0.1
-    terminal_value: bool = False
+    terminal_value: bool | Literal["td", "gamma"] = False
     value_hidden: tuple[int, ...] = setting((200, 200), ">= 1", nonempty=True)
     value_updates: int = setting(1000, ">= 0")
     value_batch_size: int = setting(256, ">= 1")
     value_lr: float = setting(1e-3, "> 0")
     value_tau: float = setting(0.005, "(0, 1]")
+    gamma_samples: int = setting(16, ">= 1")
+    gamma_components: int = setting(5, ">= 1")
+    gamma_hidden: int = setting(200, ">= 1")
+    gamma_layers: int = setting(3, ">= 1")
+
+    @property
+    def value_kind(self) -> str | None:
+        """``"td"``, ``"gamma"`` or None: which terminal value ``terminal_value`` names."""
+        return "td" if self.terminal_value is True else (self.terminal_value or None)
 
     def __post_init__(self):
         MPCSettings.__post_init__(self)
         if self.terminal_value and self.discount == 1.0:
-            raise SettingError({"terminal_value": True, "discount": 1.0},
-                               "a terminal value needs discount < 1 (e.g. 0.99): a TD value of an undiscounted "
+            raise SettingError({"terminal_value": self.terminal_value, "discount": 1.0},
+                               "a terminal value needs discount < 1 (e.g. 0.99): the value of an undiscounted "
                                "task need not be finite")
+
+
+def make_value(cfg: Config, loop: EnvLoop) -> StateValue | GammaValue | None:
+    """The terminal value that ``cfg.terminal_value`` names, for the task of ``loop``."""
+    if cfg.value_kind == "td":
+        return StateValue(loop.obs_dim, cfg.value_hidden, loop.streams.torch)
+    if cfg.value_kind is None:
+        return None
+    if loop.spec.reward_fn is None:
+        raise UserError(f"algorithm.terminal_value='gamma' scores occupancy states with the task's reward_fn, "
+                        f"and task {loop.spec.name!r} has none; use terminal_value='td'.")
+    model = GammaModel(loop.obs_dim, loop.act_dim, discount=cfg.discount, components=cfg.gamma_components,
+                       hidden=cfg.gamma_hidden, layers=cfg.gamma_layers, generator=loop.streams.torch)
+    mid_action = (torch.as_tensor(loop.low, dtype=torch.float32) + torch.as_tensor(loop.high, dtype=torch.float32)) / 2
+    return GammaValue(model, loop.spec.reward_fn, loop.spec.termination_fn, mid_action, cfg.gamma_samples,
+                      loop.streams.torch)
 
 
 def train(config: RunConfig, run: Run) -> None:
@@ -67,7 +104,7 @@ def train(config: RunConfig, run: Run) -> None:
     cfg: Config = config.algorithm
     loop = EnvLoop(config, run)
     model = EnvironmentModel(config.make_model(loop.obs_dim, loop.act_dim), loop.spec, cfg)
-    value = StateValue(loop.obs_dim, cfg.value_hidden, loop.streams.torch) if cfg.terminal_value else None
+    value = make_value(cfg, loop)
     policy = MPCPolicy(config.make_planner(loop.low, loop.high, cfg.horizon), model, cfg, loop.streams.torch)
     real = ReplayBuffer(loop.obs_dim, loop.act_dim, cfg.buffer_capacity)
     progress = {"last_fit": None}
@@ -83,7 +120,8 @@ def train(config: RunConfig, run: Run) -> None:
         if fit_due and (not model.trainable or loop.env_step >= cfg.random_steps):
             loop.stats.update(model.refit(real, loop.streams.torch))
             if value is not None:
-                loop.stats.update(value.fit(real, discount=cfg.discount, updates=cfg.value_updates,
+                discount = {"discount": cfg.discount} if cfg.value_kind == "td" else {}
+                loop.stats.update(value.fit(real, **discount, updates=cfg.value_updates,
                                             batch_size=cfg.value_batch_size, lr=cfg.value_lr, tau=cfg.value_tau,
                                             generator=loop.streams.torch))
             progress["last_fit"] = loop.env_step
@@ -144,6 +182,13 @@ register_pairing(Pairing(
     task_settings={
         # 100 candidates x 3 iterations x 5 particles (~0.1 s per step on 2 cores) for
         # 1000-step episodes; the value, not a larger search, is what keeps the cart centred.
+        "InvertedPendulum-v5": {"algorithm": {"particles": 5}, "planner": {"population_size": 100, "iterations": 3}},
+    }))
+register_pairing(Pairing(
+    "pets-gamma", "mpc", "pe", "cem",
+    {"algorithm": {"propagation": "tsinf", "terminal_value": "gamma", "discount": 0.95}},
+    "PETS with a terminal value from a gamma-model's occupancy draws, E[r(s_e)] / (1 - gamma) (Janner et al. 2020)",
+    task_settings={
         "InvertedPendulum-v5": {"algorithm": {"particles": 5}, "planner": {"population_size": 100, "iterations": 3}},
     }))
 register_pairing(Pairing(

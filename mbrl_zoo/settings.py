@@ -295,6 +295,15 @@ def coerce(value: Any, annotation: Any, key: str) -> Any:
     return value
 
 
+def _describe(annotation: Any) -> str:
+    """``annotation`` in words: ``bool or one of 'td', 'gamma'`` for a union with a Literal."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(annotation)))
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
 def _bad_type(key: str, value: Any, annotation: Any) -> UserError:
-    name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    name = _describe(annotation)
     return UserError(f"{key}={show(value)} has the wrong type ({type(value).__name__}); expected {name}.")

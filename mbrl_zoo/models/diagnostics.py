@@ -43,16 +43,17 @@ def normalized_mse(pred: torch.Tensor, start: torch.Tensor, truth: torch.Tensor)
     return (squared[..., changing] / var[changing]).mean(dim=-1)
 
 
-def random_transitions(task: Any, transitions: int, seed: int = 0) -> Batch:
+def random_transitions(task: Any, transitions: int, seed: int = 0, policy: Any = None) -> Batch:
     """``transitions`` steps of a uniform random policy in ``task``'s env (episodes restart on
-    termination or time limit), as a Batch of float64 tensors (N, ...)."""
+    termination or time limit), as a Batch of float64 tensors (N, ...). ``policy(obs (O,)) ->
+    act (A,)`` (numpy) acts instead of the random one when given."""
     env = task.make_env()
     rng = np.random.default_rng(seed)
     env.action_space.seed(int(rng.integers(2**31)))
     columns: dict[str, list] = {k: [] for k in ("obs", "act", "next_obs", "rew", "terminated", "truncated")}
     obs, _ = env.reset(seed=int(rng.integers(2**31)))
     for _ in range(transitions):
-        act = env.action_space.sample()
+        act = env.action_space.sample() if policy is None else policy(obs)
         next_obs, rew, terminated, truncated, _ = env.step(act)
         for key, value in zip(columns, (obs, act, next_obs, rew, terminated, truncated)):
             columns[key].append(value)

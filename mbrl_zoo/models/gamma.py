@@ -165,15 +165,22 @@ def fit_gamma(model: GammaModel, data: Batch, policy: Policy, steps: int, batch_
         index = torch.randint(rows, (min(batch_size, rows),), generator=generator)
         batch = Batch(*(column[index] for column in (data.obs, data.act, data.next_obs, data.rew,
                                                        data.terminated, data.truncated)))
-        with torch.no_grad():
-            next_act = policy(batch.next_obs)
-        loss, _ = model.td_loss(batch, next_act, generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        model.update_target(tau)
-        losses.append(loss.item())
+        losses.append(td_step(model, optimizer, batch, policy, tau, generator))
     return GammaFitStats(losses, optimizer)
+
+
+def td_step(model: GammaModel, optimizer: torch.optim.Optimizer, batch: Batch, policy: Policy, tau: float,
+            generator: torch.Generator | None = None) -> float:
+    """One generative-TD step of ``model`` on the transitions ``batch`` (N, ...) with a' =
+    ``policy(s')`` (N, A), then a Polyak step of its target copy; returns the loss."""
+    with torch.no_grad():
+        next_act = policy(batch.next_obs)
+    loss, _ = model.td_loss(batch, next_act, generator)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    model.update_target(tau)
+    return loss.item()
 
 
 @torch.no_grad()
