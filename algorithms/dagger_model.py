@@ -41,6 +41,7 @@ from mbrl_zoo.models.diagnostics import trajectory_errors
 from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, MODELS, Pairing, register_pairing
 from mbrl_zoo.runs import Run, episode_seed, read_run
+from mbrl_zoo.settings import setting
 from mbrl_zoo.types import Batch
 from planners.mpc import MPCPolicy, MPCSettings
 
@@ -76,41 +77,29 @@ class Config(MPCSettings, FitSettings):
     that many steps of an episode.
     """
 
-    iterations: int = 10
-    episodes_per_iteration: int = 1
-    expert_fraction: float = 0.5
+    iterations: int = setting(10, ">= 1")
+    episodes_per_iteration: int = setting(1, ">= 1")
+    expert_fraction: float = setting(0.5, "[0, 1]", note="the share of every fit minibatch drawn from the expert's data")
     expert: str = "oracle"
-    expert_steps: int = 1000
-    expert_noise: float = 0.0
+    expert_steps: int = setting(1000, ">= 0")
+    expert_noise: float = setting(0.0, ">= 0")
     aggregate: bool = True
     refit: bool = True
     policy: Literal["mpc"] = "mpc"
-    diagnostic_horizon: int = 10
-    diagnostic_stride: int = 5
-    buffer_capacity: int = 1_000_000
+    diagnostic_horizon: int = setting(10, ">= 1")
+    diagnostic_stride: int = setting(5, ">= 1")
+    buffer_capacity: int = setting(1_000_000, ">= 1")
     fit_epochs: int = 50
     fit_batch_size: int = 32
     fit_holdout_ratio: float = 0.1
 
     def __post_init__(self):
         MPCSettings.__post_init__(self)
-        if self.iterations < 1 or self.episodes_per_iteration < 1:
-            raise UserError(f"algorithm.iterations and algorithm.episodes_per_iteration must be >= 1; got "
-                            f"{self.iterations} and {self.episodes_per_iteration}.")
-        if not 0.0 <= self.expert_fraction <= 1.0:
-            raise UserError(f"algorithm.expert_fraction={self.expert_fraction!r} must lie in [0, 1] (the share "
-                            "of every fit minibatch drawn from the expert's data).")
-        if self.expert_steps < 0 or not self.expert_noise >= 0.0:
-            raise UserError(f"algorithm.expert_steps must be >= 0 and algorithm.expert_noise >= 0; got "
-                            f"{self.expert_steps} and {self.expert_noise}.")
         if self.expert_fraction > 0.0 and self.expert_steps == 0:
             raise UserError(f"algorithm.expert_fraction={self.expert_fraction} draws from the expert's data, but "
                             "algorithm.expert_steps=0 collects none; set expert_fraction=0 or expert_steps > 0.")
         if not self.expert.strip():
             raise UserError("algorithm.expert is empty; give 'oracle', a run folder or a .npz data set.")
-        if self.diagnostic_horizon < 1 or self.diagnostic_stride < 1 or self.buffer_capacity < 1:
-            raise UserError(f"algorithm.diagnostic_horizon, diagnostic_stride and buffer_capacity must be >= 1; got "
-                            f"{self.diagnostic_horizon}, {self.diagnostic_stride} and {self.buffer_capacity}.")
 
     def check_run(self, config: RunConfig) -> None:
         """Refuse (:class:`UserError`) an expert source that cannot act on (or describe) the task

@@ -27,9 +27,7 @@ from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS
 from mbrl_zoo.settings import show
 
-PENDING = "algorithm settings declare their ranges after the algorithms/ refactor; until then some bad values " \
-          "pass resolve and fail inside train"
-SECTIONS = {"run": None, "model": None, "planner": None, "algorithm": PENDING}
+SECTIONS = {"run": None, "model": None, "planner": None, "algorithm": None}
 """Section -> None when every bad value must be handled, or the reason its cases may still fail
 (they run as xfail(strict=False)): covering the algorithm section is setting its value to None."""
 

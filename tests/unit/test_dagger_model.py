@@ -141,11 +141,11 @@ def _resolve(pairing="dagger-model", task="cartpole-balance", **algorithm):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"expert_fraction": 1.5}, "algorithm.expert_fraction=1.5 must lie in [0, 1]"),
-    ({"expert_fraction": -0.1}, "algorithm.expert_fraction=-0.1 must lie in [0, 1]"),
-    ({"iterations": 0}, "algorithm.iterations and algorithm.episodes_per_iteration must be >= 1; got 0 and 1"),
+    ({"expert_fraction": 1.5}, "algorithm.expert_fraction=1.5 is not allowed: it must lie in [0, 1]"),
+    ({"expert_fraction": -0.1}, "algorithm.expert_fraction=-0.1 is not allowed: it must lie in [0, 1]"),
+    ({"iterations": 0}, "algorithm.iterations=0 is not allowed: it must be >= 1"),
     ({"expert_steps": 0}, "expert_steps=0 collects none"),
-    ({"expert_noise": -1.0}, "algorithm.expert_noise >= 0"),
+    ({"expert_noise": -1.0}, "algorithm.expert_noise=-1.0 is not allowed: it must be >= 0"),
     ({"policy": "sac"}, "policy"),
 ])
 def test_bad_settings_are_refused(settings, message):
