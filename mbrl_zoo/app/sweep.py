@@ -8,12 +8,14 @@ is resolved and built before any cell runs, so bad input leaves nothing behind. 
 same command resumes unfinished cells from their checkpoints and skips finished ones.
 
 Cells run one after another by default, in ``workers`` local processes, or as Ray tasks
-(``ray_address``: ``"local"`` starts Ray on this machine, anything else is passed to
-``ray.init(address=...)``; every node needs this package and the plugins installed).
+(``ray_address``: ``"local"`` starts Ray on this machine, bound to loopback, and stops it after
+the sweep; anything else, e.g. ``127.0.0.1:6379`` for a cluster started with ``ray start --head``,
+is passed to ``ray.init(address=...)``; every node needs this package and the plugins installed).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,11 +153,32 @@ def _require_ray():
     return ray
 
 
+RAY_LOOPBACK_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Environment variable that, set to 0 before Ray is imported (in the driver and for ``ray start``),
+keeps Ray's node address and servers on 127.0.0.1: a single-machine cluster on loopback only."""
+
+
 def _run_on_ray(jobs: list[tuple], address: str) -> list[dict[str, Any]]:
+    """Run ``jobs`` as Ray tasks of one CPU and one torch thread each. Unless Ray was already
+    initialised in this process, connect first and disconnect after (stopping the Ray that
+    ``address="local"`` started), so that a later sweep in this process can use another address."""
+    if address == "local":
+        # Ray swaps a loopback node address for the machine's network address and its servers
+        # listen on every interface, unless multi-node clusters are switched off (read when Ray
+        # is first imported): a Ray this sweep starts for itself stays on loopback.
+        os.environ.setdefault(RAY_LOOPBACK_SWITCH, "0")
     ray = _require_ray()
-    ray.init(address=None if address == "local" else address, ignore_reinit_error=True)
-    remote_cell = ray.remote(num_cpus=1)(run_cell)
-    return ray.get([remote_cell.remote(*job, 1) for job in jobs])  # one core and one torch thread each
+    connect = not ray.is_initialized()  # a Ray the caller connected to is used and left as it is
+    if connect and address == "local":
+        ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+    elif connect:
+        ray.init(address=address, log_to_driver=False)
+    try:
+        remote_cell = ray.remote(num_cpus=1)(run_cell)
+        return ray.get([remote_cell.remote(*job, 1) for job in jobs])
+    finally:
+        if connect:
+            ray.shutdown()
 
 
 def write_summary(rows: list[dict[str, Any]], root: Path) -> None:
