@@ -84,20 +84,17 @@ def main() -> None:
 
     rollout_batch = args.rollouts_per_step * args.model_train_freq
     imagined = ReplayBuffer(obs_dim, act_dim, rollout_batch * args.rollout_length)
-    rollout_s = []
 
-    def mbpo_step(i: int) -> None:
-        env_step(agent.act(obs))
-        if i % args.model_train_freq == 0:
-            begin = time.perf_counter()
-            starts = real.sample(rollout_batch, generator).obs
-            imagined.add_batch(branched_rollouts(model, starts, lambda o: agent.policy(o)[0], args.rollout_length,
-                                                 spec.reward_fn, spec.termination_fn, generator))
-            rollout_s.append(time.perf_counter() - begin)
+    def rollouts() -> None:
+        starts = real.sample(rollout_batch, generator).obs
+        imagined.add_batch(branched_rollouts(model, starts, lambda o: agent.policy(o)[0], args.rollout_length,
+                                             spec.reward_fn, spec.termination_fn, generator))
+
+    def sac_updates() -> None:
         for _ in range(args.updates_per_step):
             agent.update(mixed_batch(real, imagined, args.batch_size, args.real_ratio, generator))
 
-    timed = timed_window(mbpo_step, args, rollout_s, fit_s)
+    timed = timed_window(lambda: env_step(agent.act(obs)), rollouts, sac_updates, args, fit_s)
     settings = {k: getattr(args, k) for k in ("task", "ensemble", "elites", "rollouts_per_step", "model_train_freq",
                                               "rollout_length", "updates_per_step", "batch_size", "sac_hidden",
                                               "real_ratio")}

@@ -11,7 +11,9 @@ and the machine (CPU model, cores, threads, torch version, date, load average), 
     python benchmarks/peers/compare.py pets-cartpole   # PETS time to solve cart-pole (long: see README)
 
 ``plan`` also reports each side's share of the float32 matmul peak that ``plan_speed.py``
-measures in each round. ``ratio`` is always mbrl-lib's time over ours (above 1: ours is faster).
+measures in each round. ``ratio`` is always mbrl-lib's wall-clock time over ours (above 1: ours is
+faster); ``cpu_ratio`` the same for the process CPU time, which other work on a shared machine
+disturbs far less than the wall clock.
 """
 
 from __future__ import annotations
@@ -104,7 +106,9 @@ def plan(args) -> dict:
     per_round = []
     for r in rounds:
         ours_ms, theirs_ms, peak = r["ours"]["ms_per_call"], r["mbrl_lib"]["ms_per_call"], r["ours"]["matmul_peak_gflops"]
+        ours_cpu, theirs_cpu = r["ours"]["cpu_ms_per_call"], r["mbrl_lib"]["cpu_ms_per_call"]
         per_round.append({"ours_ms": ours_ms, "mbrl_lib_ms": theirs_ms, "ratio": theirs_ms / ours_ms,
+                          "ours_cpu_ms": ours_cpu, "mbrl_lib_cpu_ms": theirs_cpu, "cpu_ratio": theirs_cpu / ours_cpu,
                           "matmul_peak_gflops": peak,
                           "ours_fraction_of_peak": gflop / (ours_ms / 1e3) / peak,
                           "mbrl_lib_fraction_of_peak": gflop / (theirs_ms / 1e3) / peak})
@@ -127,6 +131,8 @@ def mbpo_step(args) -> dict:
         o, t = r["ours"], r["mbrl_lib"]
         per_round.append({"ours_ms": o["ms_per_env_step"], "mbrl_lib_ms": t["ms_per_env_step"],
                           "ratio": t["ms_per_env_step"] / o["ms_per_env_step"],
+                          "ours_cpu_ms": o["cpu_ms_per_env_step"], "mbrl_lib_cpu_ms": t["cpu_ms_per_env_step"],
+                          "cpu_ratio": t["cpu_ms_per_env_step"] / o["cpu_ms_per_env_step"],
                           "ours_parts_ms": parts(o), "mbrl_lib_parts_ms": parts(t),
                           "ours_fit_s": o["fit_s"], "mbrl_lib_fit_s": t["fit_s"]})
     return {"benchmark": "mbpo_env_step", "task": "Hopper-v5 (mbrl-lib: Hopper-v4, its gymnasium 0.26)",
@@ -136,8 +142,11 @@ def mbpo_step(args) -> dict:
 
 
 def parts(result: dict) -> dict:
+    """Wall-clock milliseconds per env step by part (CPU milliseconds under ``cpu_``)."""
     return {"env_policy_and_updates": result["ms_env_policy_and_updates"],
-            "rollouts": result["ms_rollouts_per_env_step"], "fit_apart": result["ms_fit_per_env_step"]}
+            "rollouts": result["ms_rollouts_per_env_step"], "fit_apart": result["ms_fit_per_env_step"],
+            "cpu_env_policy_and_updates": result["cpu_ms_env_policy_and_updates"],
+            "cpu_rollouts": result["cpu_ms_rollouts_per_env_step"]}
 
 
 def medians(per_round: list[dict]) -> dict:

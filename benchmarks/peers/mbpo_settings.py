@@ -30,27 +30,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real-ratio", type=float, default=0.05)
 
 
-def timed_window(mbpo_step: Callable[[int], None], args, rollout_seconds: list[float], fit_seconds: float) -> dict:
-    """Run ``args.warmup`` steps of ``mbpo_step(i)``, then time ``args.steps`` more (the first of
-    which makes a rollout batch, appending its seconds to ``rollout_seconds``); :func:`timing`."""
+def _clocks() -> tuple[float, float]:
+    """Wall-clock and this process's CPU seconds: CPU time is far less disturbed than wall time by
+    other work on a shared machine (with one thread it is the step's own work)."""
+    return time.perf_counter(), time.process_time()
+
+
+def timed_window(env_step: Callable[[], None], rollout_batch: Callable[[], None], sac_updates: Callable[[], None],
+                 args, fit_seconds: float) -> dict:
+    """MBPO's env step as Janner et al. 2019 (Algorithm 2) and mbrl-lib order it: ``env_step()``,
+    at every ``args.model_train_freq``-th step ``rollout_batch()``, then ``sac_updates()`` (G of
+    them). ``args.warmup`` steps run first, then ``args.steps`` are timed, the first of which
+    makes a rollout batch. Per env step, in wall-clock and CPU milliseconds: the steps' own time
+    (env, policy, SAC updates) plus a batch's time over the ``model_train_freq`` steps it serves;
+    the time of one model fit per batch is reported apart (``ms_fit_per_env_step``)."""
+    batches = []
+
+    def step(i: int) -> None:
+        env_step()
+        if i % args.model_train_freq == 0:
+            begin = _clocks()
+            rollout_batch()
+            batches.append([end - start for end, start in zip(_clocks(), begin)])
+        sac_updates()
+
     for i in range(args.warmup):
-        mbpo_step(i)
-    rollout_seconds.clear()
-    start = time.perf_counter()
+        step(i)
+    batches.clear()
+    begin = _clocks()
     for i in range(args.steps):
-        mbpo_step(i)
-    return timing(time.perf_counter() - start, rollout_seconds, fit_seconds, args)
-
-
-def timing(step_seconds: float, rollout_seconds: list[float], fit_seconds: float, args) -> dict:
-    """The JSON fields of a timed window: ``step_seconds`` for ``args.steps`` env steps including
-    the rollout batches made in them (``rollout_seconds``, one per batch). Per env step: the steps'
-    own time (env, policy, SAC updates) plus a batch's time over the steps it serves; the fit's
-    time per env step (one fit per batch) is reported apart."""
-    batch_s = sum(rollout_seconds) / len(rollout_seconds)
-    own_ms = (step_seconds - sum(rollout_seconds)) / args.steps * 1e3
-    rollout_ms = batch_s / args.model_train_freq * 1e3
-    return {"ms_per_env_step": own_ms + rollout_ms, "ms_env_policy_and_updates": own_ms,
-            "ms_rollouts_per_env_step": rollout_ms, "rollout_batch_s": batch_s, "steps": args.steps,
-            "fit_s": fit_seconds, "fit_epochs": args.fit_epochs,
+        step(i)
+    window = [end - start for end, start in zip(_clocks(), begin)]
+    out = {}
+    for k, prefix in enumerate(("", "cpu_")):
+        batch_s = sum(b[k] for b in batches) / len(batches)
+        own_ms = (window[k] - sum(b[k] for b in batches)) / args.steps * 1e3
+        rollout_ms = batch_s / args.model_train_freq * 1e3
+        out.update({f"{prefix}ms_per_env_step": own_ms + rollout_ms, f"{prefix}ms_env_policy_and_updates": own_ms,
+                    f"{prefix}ms_rollouts_per_env_step": rollout_ms, f"{prefix}rollout_batch_s": batch_s})
+    return {**out, "steps": args.steps, "fit_s": fit_seconds, "fit_epochs": args.fit_epochs,
             "ms_fit_per_env_step": fit_seconds / args.model_train_freq * 1e3, "real_steps": args.real_steps}

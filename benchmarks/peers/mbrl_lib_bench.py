@@ -106,16 +106,18 @@ def plan(args) -> dict:
     agent = mbrl.planning.create_trajectory_optim_agent_for_model(
         model_env, cfg.algorithm.agent, num_particles=cfg.algorithm.num_particles)
     obs, _ = env.reset(seed=args.seed)
-    times = []
+    times, cpu_times = [], []
     for i in range(args.warmup + args.reps):
         agent.reset()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         agent.act(obs)
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - start_cpu)
     o, d = cfg.overrides, cfg.dynamics_model
     return {
-        "ms_per_call": statistics.median(times) * 1e3, "reps": args.reps,
+        "ms_per_call": statistics.median(times) * 1e3, "cpu_ms_per_call": statistics.median(cpu_times) * 1e3,
+        "reps": args.reps,
         "settings": {"population": o.cem_population_size, "iterations": o.cem_num_iters,
                      "horizon": o.planning_horizon, "particles": cfg.algorithm.num_particles,
                      "ensemble": d.ensemble_size, "elites": o.num_elites, "hidden": d.hid_size,
@@ -154,23 +156,26 @@ def mbpo_step(args) -> dict:
     rng = np.random.default_rng(args.seed)
     updates = 0
     obs, _ = env.reset(seed=args.seed)
-    rollout_s = []
 
-    def env_step(i: int) -> None:
-        nonlocal obs, updates
+    def env_step() -> None:
+        nonlocal obs
         next_obs, _, terminated, truncated, _ = mbrl.util.common.step_env_and_add_to_buffer(env, obs, agent, {}, real)
         obs = env.reset()[0] if terminated or truncated else next_obs
-        if i % o.freq_train_model == 0:
-            start = time.perf_counter()
-            mbrl.algorithms.mbpo.rollout_model_and_populate_sac_buffer(
-                model_env, real, agent, imagined, cfg.algorithm.sac_samples_action, args.rollout_length, rollout_batch)
-            rollout_s.append(time.perf_counter() - start)
+
+    def rollouts() -> None:
+        mbrl.algorithms.mbpo.rollout_model_and_populate_sac_buffer(
+            model_env, real, agent, imagined, cfg.algorithm.sac_samples_action, args.rollout_length, rollout_batch)
+
+    def sac_updates() -> None:
+        # As mbrl-lib's loop: each update draws its whole batch from one buffer, the real one
+        # with probability real_data_ratio.
+        nonlocal updates
         for _ in range(o.num_sac_updates_per_step):
             buffer = real if rng.random() < cfg.algorithm.real_data_ratio else imagined
             agent.sac_agent.update_parameters(buffer, o.sac_batch_size, updates, None, reverse_mask=True)
             updates += 1
 
-    return {**timed_window(env_step, args, rollout_s, fit_s), "settings": {
+    return {**timed_window(env_step, rollouts, sac_updates, args, fit_s), "settings": {
         "env": o.env, "ensemble": cfg.dynamics_model.ensemble_size, "elites": o.num_elites,
         "model_hidden": cfg.dynamics_model.hid_size, "model_layers": cfg.dynamics_model.num_layers,
         "rollouts_per_step": o.effective_model_rollouts_per_step, "model_train_freq": o.freq_train_model,
