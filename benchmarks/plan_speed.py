@@ -57,14 +57,21 @@ def cartpole_reward(obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor
 
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
+    return median_wall_and_cpu(fn, repeats, warmup)[0]
+
+
+def median_wall_and_cpu(fn: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[float, float]:
+    """Median wall-clock and median process CPU seconds of ``fn()`` over ``repeats`` calls after
+    ``warmup`` calls. CPU seconds add up over threads; other work on the machine barely moves them."""
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def block_gflops(fn: Callable[[], object], flops: float, seconds: float) -> float:
@@ -157,13 +164,15 @@ def main() -> None:
     model, planner, objective, plan_generator = planning_setup(args)
     matmul_dtype = getattr(torch, args.matmul_dtype)
     with matmuls_in(model, matmul_dtype):
-        seconds = median_seconds(lambda: planner.plan(objective, generator=plan_generator), args.reps, args.warmup)
+        seconds, cpu_seconds = median_wall_and_cpu(lambda: planner.plan(objective, generator=plan_generator),
+                                                   args.reps, args.warmup)
     peak = matmul_peak_gflops(args.hidden)
 
     rows = args.iterations * args.population * args.particles * args.horizon
     flops = rows * flops_per_row(OBS_DIM + ACT_DIM, args.hidden, args.layers, OBS_DIM)
     result = {
         "ms_per_call": seconds * 1e3,
+        "cpu_ms_per_call": cpu_seconds * 1e3,
         "rows_per_s": rows / seconds,
         "gflops": flops / seconds / 1e9,
         "matmul_peak_gflops": peak,

@@ -38,14 +38,16 @@ an estimate of the time left.
 
 Cells run one after another by default, in ``workers`` local processes (one torch thread each
 unless ``threads`` says otherwise), or as Ray tasks (``ray_address``: ``"local"`` starts Ray on
-this machine, anything else is passed to ``ray.init(address=...)``; every node needs this package
-and the plugins installed).
+this machine, bound to loopback, and stops it after the sweep; anything else, e.g.
+``127.0.0.1:6379`` for a cluster started with ``ray start --head``, is passed to
+``ray.init(address=...)``; every node needs this package and the plugins installed).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -417,19 +419,40 @@ def _require_ray():
     return ray
 
 
+RAY_LOOPBACK_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Environment variable that, set to 0 before Ray is imported (in the driver and for ``ray start``),
+keeps Ray's node address and servers on 127.0.0.1: a single-machine cluster on loopback only."""
+
+
 def _run_on_ray(jobs: list[tuple], address: str, threads: int, progress: Progress) -> list[dict[str, Any]]:
+    """Run ``jobs`` as Ray tasks of ``threads`` CPUs and torch threads each. Unless Ray was already
+    initialised in this process, connect first and disconnect after (stopping the Ray that
+    ``address="local"`` started), so that a later sweep in this process can use another address."""
+    if address == "local":
+        # Ray swaps a loopback node address for the machine's network address and its servers
+        # listen on every interface, unless multi-node clusters are switched off (read when Ray
+        # is first imported): a Ray this sweep starts for itself stays on loopback.
+        os.environ.setdefault(RAY_LOOPBACK_SWITCH, "0")
     ray = _require_ray()
-    ray.init(address=None if address == "local" else address, ignore_reinit_error=True)
-    progress.parallel = max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
-    remote_cell = ray.remote(num_cpus=threads)(run_cell)
-    pending = {remote_cell.remote(*job, threads): i for i, job in enumerate(jobs)}
-    rows: list[dict[str, Any] | None] = [None] * len(jobs)
-    while pending:
-        [ready], _ = ray.wait(list(pending), num_returns=1)
-        i = pending.pop(ready)
-        rows[i] = ray.get(ready)
-        progress.cell_done(i, rows[i])
-    return rows
+    connect = not ray.is_initialized()  # a Ray the caller connected to is used and left as it is
+    if connect and address == "local":
+        ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
+    elif connect:
+        ray.init(address=address, log_to_driver=False)
+    try:
+        progress.parallel = max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
+        remote_cell = ray.remote(num_cpus=threads)(run_cell)
+        pending = {remote_cell.remote(*job, threads): i for i, job in enumerate(jobs)}
+        rows: list[dict[str, Any] | None] = [None] * len(jobs)
+        while pending:
+            [ready], _ = ray.wait(list(pending), num_returns=1)
+            i = pending.pop(ready)
+            rows[i] = ray.get(ready)
+            progress.cell_done(i, rows[i])
+        return rows
+    finally:
+        if connect:
+            ray.shutdown()
 
 
 def write_summary(cells: Sequence[Cell], rows: list[dict[str, Any]], root: Path) -> None:

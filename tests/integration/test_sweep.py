@@ -3,13 +3,23 @@ per cell and a curves plot; bad input leaves nothing; re-running resumes; proces
 the same numbers as running the cells one after another."""
 
 import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
-import importlib.util
 
 import pytest
 
 from mbrl_zoo.app.cli import main
+from mbrl_zoo.app.sweep import RAY_LOOPBACK_SWITCH
 from mbrl_zoo.results import read_machine
+
+# Every Ray of these tests, and this process's side of it, stays on 127.0.0.1; Ray reads the
+# switch when it is first imported, so it is set before any test runs.
+os.environ[RAY_LOOPBACK_SWITCH] = "0"
 
 TINY = ["--steps", "60", "--quiet", "--set", "algorithm.random_steps=20", "--set", "algorithm.horizon=4",
         "--set", "algorithm.fit_epochs=2", "--set", "planner.population_size=16", "--set", "model.hidden=16"]
@@ -56,15 +66,23 @@ def test_sweep_writes_every_cell_a_summary_and_curves_and_resumes(tmp_path, caps
         assert (tmp_path / "s" / "pets" / "cartpole-balance" / "seed0" / "metrics.csv").read_text() == before
 
 
-def test_worker_processes_give_the_same_numbers(tmp_path):
-    assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "1",
-                 "--out", str(tmp_path / "a"), *TINY]) == 0
-    assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "1",
-                 "--out", str(tmp_path / "b"), "--workers", "2", *TINY]) == 0
-    assert _summary(tmp_path / "a") == _summary(tmp_path / "b")
-    # Each worker process runs its cell on one torch thread, and says so in the cell's machine.json.
+RS_GRID = ["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "1", *TINY]
+
+
+@pytest.fixture(scope="module")
+def pool_summary(tmp_path_factory):
+    """The summary of a two-cell grid run by two local worker processes, each on one torch thread
+    (as its cells' machine.json say)."""
+    out = tmp_path_factory.mktemp("pool")
+    assert main([*RS_GRID, "--out", str(out), "--workers", "2"]) == 0
     for seed in (0, 1):
-        assert read_machine(tmp_path / "b" / "rs-mpc" / "cartpole-balance" / f"seed{seed}")["threads"] == 1
+        assert read_machine(out / "rs-mpc" / "cartpole-balance" / f"seed{seed}")["threads"] == 1
+    return _summary(out)
+
+
+def test_worker_processes_give_the_same_numbers(tmp_path, pool_summary):
+    assert main([*RS_GRID, "--out", str(tmp_path / "a")]) == 0
+    assert _summary(tmp_path / "a") == pool_summary
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -82,14 +100,53 @@ def test_bad_sweeps_exit_2_before_writing_anything(argv, message, tmp_path, caps
     assert not (tmp_path / "s").exists()
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is an optional extra")
-def test_ray_gives_the_same_numbers(tmp_path):
-    assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "1",
-                 "--out", str(tmp_path / "a"), *TINY]) == 0
-    assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--seeds", "0", "1",
-                 "--out", str(tmp_path / "b"), "--ray", *TINY]) == 0
-    assert _summary(tmp_path / "a") == _summary(tmp_path / "b")
+def test_a_local_ray_gives_the_same_numbers_and_is_stopped_after(tmp_path, pool_summary):
+    assert main([*RS_GRID, "--out", str(tmp_path / "r"), "--ray"]) == 0
+    assert _summary(tmp_path / "r") == pool_summary
+    import ray  # with the dev extra
+
+    assert not ray.is_initialized()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head(tmp_path):
+    """A one-node Ray cluster started as a user would (``ray start --head``) on a free port of
+    127.0.0.1; yields its address and stops it after the test.
+
+    ``--block`` keeps the head in the foreground, so that ending that one process stops this
+    cluster only (``ray stop`` would stop every Ray of the machine)."""
+    ray_cli = Path(sys.executable).with_name("ray")
+    port = _free_port()
+    log = tmp_path / "ray_head.log"
+    with open(log, "w") as out:
+        head = subprocess.Popen(
+            [str(ray_cli if ray_cli.exists() else "ray"), "start", "--head", "--block", f"--port={port}",
+             "--node-ip-address=127.0.0.1", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while "Ray runtime started" not in log.read_text():
+            assert head.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.terminate()
+        try:
+            head.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+def test_a_ray_cluster_at_an_address_gives_the_same_numbers(tmp_path, pool_summary, ray_head):
+    assert main([*RS_GRID, "--out", str(tmp_path / "c"), "--ray", ray_head]) == 0
+    assert _summary(tmp_path / "c") == pool_summary
 
 
 GRID_SETTINGS = {"algorithm.random_steps": 20, "algorithm.horizon": 4, "algorithm.fit_epochs": 2, "model.hidden": 16}
