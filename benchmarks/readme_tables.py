@@ -7,7 +7,7 @@
 The results table has one row per group of reference runs in :data:`GROUPS`: seeds, env steps,
 the final return (mean of the last 5 scored episodes of each run; mean ± std over seeds) and the
 env steps at which each run first reached the task's threshold. The speed table holds the latest
-line of each benchmark log in :data:`SPEED_LOGS` that exists, with the command that wrote it.
+line of each benchmark log (:data:`PEER_LOGS`, :data:`SAC_UPDATE_LOG`), with its command and machine.
 """
 
 from __future__ import annotations
@@ -33,17 +33,15 @@ GROUPS: list[tuple[str, float | None]] = [
     ("results/value-expansion/InvertedPendulum-v5/sac", 1000.0),
     ("results/pets/HalfCheetah-v5", 3000.0),
     ("results/sac/HalfCheetah-v5", 3000.0),
-    ("results/pets/cartpole-swingup/seed0", 170.0),
-    ("results/pets/Reacher-v5", -5.0),
+    ("results/dagger-model/cartpole-balance/dagger-model", 190.0),
+    ("results/dagger-model/cartpole-balance/train-once", 190.0),
 ]
 """(folder or glob of run folders, return threshold) per row, in README order."""
 
-SPEED_LOGS: list[tuple[str, str]] = [
-    ("results/benchmarks/plan_speed.jsonl", "python benchmarks/peers/plan_call.py"),
-    ("results/benchmarks/mbpo_step.jsonl", "python benchmarks/peers/mbpo_step.py"),
-    ("results/benchmarks/sac_update_speed.jsonl", "python benchmarks/sac_update_speed.py"),
-]
-"""(JSON-lines log, command that appends to it) per speed row."""
+PEER_LOGS = [("PETS planning call, mbrl-lib's cart-pole settings", "results/benchmarks/plan_call_vs_mbrl_lib.jsonl"),
+             ("MBPO env step, Hopper preset (G = 20)", "results/benchmarks/mbpo_step_vs_mbrl_lib.jsonl")]
+"""(what, JSON-lines log of ``benchmarks/peers/compare.py``) per speed row against the peer."""
+SAC_UPDATE_LOG = "results/benchmarks/sac_update_speed.jsonl"
 
 MARKERS = {"results": "<!-- results-table -->", "speed": "<!-- speed-table -->"}
 
@@ -72,20 +70,28 @@ def results_table() -> str:
 
 
 def speed_table() -> str:
-    lines = ["| benchmark | figures (latest line of the log) | command |", "| --- | --- | --- |"]
-    for log, command in SPEED_LOGS:
+    """The latest line of each peer comparison (mbrl-lib's time over ours, wall clock and process
+    CPU time) and of the SAC update's fraction of the matmul peak, each with its command and machine."""
+    lines = ["| what | mbrl-zoo | mbrl-lib 0.2.0 | mbrl-lib / ours (wall, CPU) | machine | command |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for what, log in PEER_LOGS:
         path = ROOT / log
-        if not path.exists():
-            continue
-        last = json.loads(path.read_text().strip().splitlines()[-1])
-        figures = ", ".join(f"{k} {v}" for k, v in last.items() if k in last.get("headline", ()))
-        lines.append(f"| `{log}` | {figures or _summary(last)} | `{command}` |")
+        if path.exists():
+            last = json.loads(path.read_text().strip().splitlines()[-1])
+            m = last["machine"]
+            lines.append(f"| {what} | {last['ours_ms']:,.0f} ms | {last['mbrl_lib_ms']:,.0f} ms | "
+                         f"{last['ratio']:.2f}, {last['cpu_ratio']:.2f} | {m['cpu']}, {m['threads']} thread(s), "
+                         f"load {m['load_avg_1min']:.0f} | `{last['command'].strip()}` |")
+    path = ROOT / SAC_UPDATE_LOG
+    if path.exists():
+        for line in path.read_text().strip().splitlines()[::-1]:
+            last = json.loads(line)
+            if last["threads"] == 1 and last["task"] == "Hopper-v5":
+                lines.append(f"| SAC update, batch 256, Hopper sizes | {last['ms_per_update']:.0f} ms, "
+                             f"{100 * last['fraction_of_peak']:.0f}% of the matmul peak | | | {last['cpu']}, 1 thread | "
+                             f"`python benchmarks/sac_update_speed.py` |")
+                break
     return "\n".join(lines)
-
-
-def _summary(line: dict) -> str:
-    keys = [k for k in line if any(word in k for word in ("ratio", "ms", "peak", "fraction"))][:4]
-    return ", ".join(f"{k} {line[k]}" for k in keys) + (f" ({line['cpu']})" if "cpu" in line else "")
 
 
 def filled(readme: str, tables: dict[str, str]) -> str:
