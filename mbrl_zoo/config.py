@@ -162,7 +162,7 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
         entry: Entry = registry.get(str(name))
         base = defaults.get(section, {}) if name == default else {}
         chosen[section] = (entry.name, build_dataclass(entry.config_class(), {**base, **values}, section))
-    check_compatible(algorithm_entry.name, chosen["model"][0], chosen["planner"][0])
+    check_compatible(algorithm_entry.name, chosen["model"][0], chosen["planner"][0], task=run.task)
     planner_name = chosen["planner"][0]
     if planner_name and "differentiable" in PLANNERS.get(planner_name).requires \
             and not TASKS.get(run.task).obj.differentiable_reward:

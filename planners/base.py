@@ -7,7 +7,7 @@ It is stateless between calls: warm starting is the MPC controller's job (``plan
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -22,8 +22,12 @@ Callback = Callable[[int, dict[str, Any]], None]
 class Planner:
     """Base class: holds bounds and horizon; subclasses implement :meth:`plan`.
 
-    Constructor: ``Planner(action_low (A,), action_high (A,), horizon, **settings)``.
+    Constructor: ``Planner(action_low (A,), action_high (A,), horizon, **settings)``. Planners
+    of this kind search continuous actions (``action_space``), so the registry refuses them on
+    discrete tasks; discrete search is :class:`planners.mcts.MCTS`.
     """
+
+    action_space: ClassVar[str] = "continuous"
 
     def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int):
         self.action_low = torch.as_tensor(action_low, dtype=torch.float32)

@@ -39,6 +39,7 @@ def test_list_prints_every_table(capsys):
     for heading in ("tasks:", "models:", "planners:", "algorithms:", "pairings:"):
         assert heading in out
     assert "cartpole-swingup" in out and "pets" in out and "cem" in out
+    assert "mcts" in out and "CartPole-v1" in out and "Acrobot-v1" in out
     # summaries are whole first sentences, wrapped under the description column
     assert "      Cholesky factor L whose diagonal" in out and "its observation. [simulator]" in out
     assert max(len(line) for line in out.splitlines()) <= 100
@@ -72,6 +73,18 @@ def test_list_prints_every_table(capsys):
      "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: mbmf, mpc"),
     (["run", "sac", "--set", "model.name=pe"], "algorithm 'sac' uses no model"),
     (["run"], "the following arguments are required: pairing"),
+    (["run", "pets", "--task", "CartPole-v1"],
+     "planner 'cem' cannot work on task 'CartPole-v1': it works with continuous actions within box bounds, and "
+     "'CartPole-v1' has 2 discrete actions. Planners for discrete actions: mcts."),
+    (["run", "pets", "--task", "cartpole-balance", "--set", "planner.name=mcts"],
+     "planner 'mcts' cannot work on task 'cartpole-balance': it works with a finite set of actions"),
+    (["run", "sac", "--task", "Acrobot-v1"], "algorithm 'sac' cannot work on task 'Acrobot-v1'"),
+    (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.simulations=0"],
+     "mcts simulations must be an integer >= 1, got 0"),
+    (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.max_depth=0"],
+     "mcts max_depth must be an integer >= 1, got 0"),
+    (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.temperature=-1"],
+     "mcts temperature must be a finite number >= 0, got -1.0"),
 ])
 def test_bad_input_exits_2_with_one_paragraph_and_no_folder(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

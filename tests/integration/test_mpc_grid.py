@@ -1,12 +1,15 @@
 """Every registered model x planner pairing runs a few MPC steps on every registered task, through
 the same config path as ``mbrl-zoo run`` (tiny networks and populations: this checks that the
 pieces fit together, not that they learn); a pairing the registry refuses is refused with its
-reason."""
+reason (the discrete planner mcts on every continuous task, every continuous planner on every discrete
+task)."""
 
 import numpy as np
 import pytest
 import torch
 
+import algorithms  # noqa: F401  (registers the pairings)
+import mbrl_zoo.tasks  # noqa: F401  (registers the tasks)
 from mbrl_zoo.config import resolve
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import MODELS, PLANNERS, TASKS
@@ -20,9 +23,12 @@ PLANNER_SETTINGS = {
     "mppi": {"population_size": 6, "iterations": 1},
     "icem": {"population_size": 6, "num_elites": 2, "iterations": 2},
     "gradient": {"population_size": 2, "iterations": 2},
+    "mcts": {"simulations": 2},
 }
 LEARNED_SETTINGS = {"ensemble_size": 2, "num_elites": 2, "hidden": 8, "layers": 1}
 SHIPPED_MODELS = [e.name for e in MODELS if e.obj.__module__.startswith("mbrl_zoo.")]  # not tests' plugins
+CONTINUOUS_TASKS = [name for name in TASKS.names() if not TASKS.get(name).obj.discrete]
+DISCRETE_TASKS = [name for name in TASKS.names() if TASKS.get(name).obj.discrete]
 
 
 def _model_settings(name: str) -> dict:
@@ -35,7 +41,7 @@ def test_the_grid_covers_every_shipped_model_and_planner():
         <= set(SHIPPED_MODELS)
 
 
-@pytest.mark.parametrize("task", TASKS.names())
+@pytest.mark.parametrize("task", CONTINUOUS_TASKS)
 def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
     spec = TASKS.get(task).obj
     env = spec.make_env()
@@ -49,8 +55,9 @@ def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
             try:
                 config = resolve("pets", overrides)
             except UserError as exc:
-                if f"cannot work on task {task!r}" in str(exc):
-                    assert not spec.differentiable_reward and planner_name == "gradient"
+                if f"planner {planner_name!r} cannot work on task {task!r}" in str(exc):
+                    assert (not spec.differentiable_reward and planner_name == "gradient") or \
+                        (planner_name == "mcts" and "finite set of actions" in str(exc))
                     continue
                 assert f"cannot work with model {model_name!r}" in str(exc)
                 refused.append((model_name, planner_name))
@@ -79,3 +86,14 @@ def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
     # cannot differentiate are refused.
     assert refused and all("occupancy" in MODELS.get(m).tags
                            or (p == "gradient" and "differentiable" not in MODELS.get(m).tags) for m, p in refused)
+
+
+@pytest.mark.parametrize("task", DISCRETE_TASKS)
+def test_every_planner_or_algorithm_for_continuous_actions_is_refused_on_a_discrete_task(task):
+    spec = TASKS.get(task).obj
+    for planner_name in PLANNERS.names():
+        with pytest.raises(UserError) as error:
+            resolve("pets", {"run": {"task": task}, "planner": {"name": planner_name}})
+        refuser = "algorithm 'mpc'" if planner_name == "mcts" else f"planner {planner_name!r}"
+        assert f"{refuser} cannot work on task {task!r}" in str(error.value)
+        assert f"{spec.num_actions} discrete actions" in str(error.value)

@@ -249,6 +249,23 @@ def test_the_discrete_cartpole_pushes_with_its_force_levels():
     assert cartpole.FORCE_LEVELS == (-1.0, 0.0, 1.0)
 
 
+def test_a_learned_model_fits_a_discrete_task_through_one_hot_actions():
+    from mbrl_zoo.models import build_model, fit
+
+    task = get_task("CartPole-v1")
+    data = record_random_transitions(task, transitions=500, seed=0)
+    data = dataclasses.replace(data, **{key: getattr(data, key).float() for key in ("obs", "act", "next_obs", "rew")})
+    model = build_model("deterministic", *task.dims(), task=task, hidden=32, layers=2)
+    fit(model, data, epochs=30, generator=torch.Generator().manual_seed(0))
+    obs = data.obs[:50]
+    with torch.no_grad():
+        left = model.mean(obs, task.encode_actions(torch.zeros(50, dtype=torch.long)))
+        right = model.mean(obs, task.encode_actions(torch.ones(50, dtype=torch.long)))
+    # Pushing right instead of left speeds the cart up by 0.39 m/s in one step (exactly, from
+    # cartpole_step); the model has learned the sign of that from one-hot actions alone.
+    assert bool((right[:, 1] > left[:, 1]).all())
+
+
 def test_the_batched_cartpole_step_reproduces_the_env():
     env = gym.make("CartPole-v1")
     rng = np.random.default_rng(0)
