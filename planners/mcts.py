@@ -40,7 +40,7 @@ visited actions), an action drawn from it, and the root value, the mean return o
 
 Cost per simulation: one ``step_fn``, one ``prior_fn`` and one ``value_fn`` call on at most B rows
 (for all B trees together; none for a tree whose path ended in a terminal or ``max_depth``
-node), plus the bookkeeping: selection walks the path's d edges, a Python loop of about 35
+node), plus the bookkeeping: selection walks the path's d edges, a Python loop of about 30
 numpy operations per edge, each over the (B, n) statistics of the trees still descending;
 the backup updates every edge of every path in about 35 operations whatever d is (the returns
 along all paths come from one (B, d + 1) x (d + 1, d + 1) product). O(d n B) work in O(d)
@@ -159,6 +159,10 @@ class _Trees:
         self.value_sum = np.zeros(slots * num_actions)
         self.terminal = np.zeros(slots, dtype=bool)
         self.leaf_value = np.zeros(slots)
+        self.node_visits = np.zeros(slots, dtype=np.int64)  # sum_b N(s, b)
+        # pUCT's exploration weight sqrt(T) (c1 + log((T + c2 + 1) / c2)) for every T a node can reach
+        total = np.arange(config.simulations + 1.0)
+        self.exploration = np.sqrt(total) * (config.c1 + np.log1p((total + 1.0) / config.c2))
         self.obs = root_obs.new_empty((slots, root_obs.shape[1]))
         self.obs[torch.from_numpy(self.roots)] = root_obs
         self.q_low = np.full(batch, np.inf)
@@ -178,14 +182,14 @@ class _Trees:
         """The pUCT action (R,) at node ``slots[i]`` of tree ``rows[i]``."""
         stats = self.stats.take(slots, 0)
         prior, visits, q = stats[:, PRIOR], stats[:, VISITS], stats[:, Q]
-        total = visits.sum(-1, keepdims=True)
         q_bar = (q - self.q_offset.take(rows, 0)) * self.q_scale.take(rows, 0) * (visits > 0)
-        weight = np.sqrt(total) * (self.config.c1 + np.log1p((total + 1.0) / self.config.c2))
+        weight = self.exploration.take(self.node_visits.take(slots))[:, None]
         score = q_bar + prior * weight / (1.0 + visits)
-        tied = np.where(score == score.max(-1, keepdims=True), prior, -1.0)
-        best = tied == tied.max(-1, keepdims=True)
+        best = score == score.max(-1, keepdims=True)
         if best.sum() == rows.size:
-            return best.argmax(-1)
+            return score.argmax(-1)
+        tied_prior = np.where(best, prior, -1.0)
+        best = tied_prior == tied_prior.max(-1, keepdims=True)
         return np.where(best, self.rng.random(best.shape), -1.0).argmax(-1)
 
     def simulate(self, index: int, step_fn: StepFn, prior_fn: PriorFn, value_fn: ValueFn) -> None:
@@ -243,7 +247,9 @@ class _Trees:
         returns = steps @ self.discounts[: longest + 1, : longest + 1].T  # (B, L + 1): return from each level
         # A path visits a node at most once, so its edge ids are distinct: += adds to each once.
         self.value_sum[edges] += returns[trees, levels + 1]
-        visits_at = edges + (edges // n) * (2 * n) + VISITS * n  # flat index into stats
+        parents = edges // n
+        self.node_visits[parents] += 1
+        visits_at = edges + parents * (2 * n) + VISITS * n  # flat index into stats
         self.stats.reshape(-1)[visits_at] += 1
         q = reward + self.config.discount * self.value_sum.take(edges) / self.stats.reshape(-1).take(visits_at)
         self.stats.reshape(-1)[visits_at + (Q - VISITS) * n] = q

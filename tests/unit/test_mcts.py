@@ -4,16 +4,20 @@ noise, batching, bad settings, and the registry's refusals across kinds of actio
 from __future__ import annotations
 
 import math
+import types
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 
 import algorithms  # noqa: F401  (registers the pairings)
-from mbrl_zoo.config import resolve
+from mbrl_zoo.config import check_buildable, resolve
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models import build_model
-from mbrl_zoo.registry import PLANNERS, action_space_of, check_compatible
+from mbrl_zoo.registry import (
+    ALGORITHMS, PAIRINGS, PLANNERS, Pairing, action_space_of, check_compatible, register_pairing,
+)
 from mbrl_zoo.tasks import get_task
 from mbrl_zoo.tasks.classic import cartpole_step
 from planners.mcts import (
@@ -254,3 +258,30 @@ def test_mcts_on_a_continuous_task_is_refused_with_the_reason():
         check_compatible("mpc", "pe", "mcts")
     with pytest.raises(UserError, match="algorithm 'sac' cannot work on task 'Acrobot-v1'.*3 discrete actions"):
         check_compatible("sac", None, None, task="Acrobot-v1")
+
+
+@dataclass(frozen=True)
+class _SearchAgentConfig:
+    unroll: int = 5
+
+
+def test_a_discrete_algorithm_with_mcts_is_accepted_on_a_discrete_task_only():
+    agent = types.SimpleNamespace(Config=_SearchAgentConfig, action_space="discrete", __doc__="a search agent")
+    ALGORITHMS.add("_search-agent", agent, requires={"model", "planner"})
+    register_pairing(Pairing("_search", "_search-agent", "deterministic", "mcts", {"planner": {"simulations": 7}}))
+    try:
+        config = resolve("_search", {"run": {"task": "CartPole-v1"}, "model": {"hidden": 8, "layers": 1}})
+        check_buildable(config)
+        planner = config.make_planner()
+        assert isinstance(planner, MCTS) and planner.config.simulations == 7
+        with pytest.raises(UserError, match="planner 'mcts' cannot work on task 'cartpole-balance'"):
+            resolve("_search", {"run": {"task": "cartpole-balance"}})
+        with pytest.raises(UserError, match="algorithm '_search-agent' cannot work on task 'cartpole-balance': .*"
+                                            "Algorithms for continuous actions: .*mpc"):
+            resolve("_search", {"run": {"task": "cartpole-balance"}, "planner": {"name": "cem"}})
+        mismatch = "planner 'cem' works with continuous actions and algorithm '_search-agent' with discrete ones"
+        with pytest.raises(UserError, match=mismatch):
+            check_compatible("_search-agent", "deterministic", "cem")
+    finally:
+        PAIRINGS.remove("_search")
+        ALGORITHMS.remove("_search-agent")
