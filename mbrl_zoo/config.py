@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Entry, check_compatible
+from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Entry, action_space_of, check_compatible
 from mbrl_zoo.settings import build_dataclass, coerce, setting
 
 __all__ = ["RunConfig", "RunSettings", "build_dataclass", "check_buildable", "coerce", "from_dict", "load_yaml",
@@ -110,9 +110,12 @@ class RunConfig:
         extra = {"task": self.task_spec()} if "task" in inspect.signature(entry.obj).parameters else {}
         return entry.build(obs_dim=obs_dim, act_dim=act_dim, **extra, **dataclasses.asdict(self.model))
 
-    def make_planner(self, action_low, action_high, horizon: int):
-        """Build the configured planner for these action bounds (A,) and horizon H."""
+    def make_planner(self, action_low=None, action_high=None, horizon: int = 1):
+        """Build the configured planner: a continuous one for these action bounds (A,) and horizon H,
+        a discrete one (``action_space = "discrete"``: mcts) from its settings alone."""
         entry = PLANNERS.get(self.planner_name)
+        if action_space_of(entry.obj) == "discrete":
+            return entry.build(**dataclasses.asdict(self.planner))
         return entry.build(action_low=action_low, action_high=action_high, horizon=horizon,
                            **dataclasses.asdict(self.planner))
 
@@ -197,11 +200,12 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
         entry: Entry = registry.get(str(name))
         base = defaults.get(section, {}) if name == default else {}
         chosen[section] = (entry.name, build_dataclass(entry.config_class(), {**base, **values}, section))
-    check_compatible(algorithm_entry.name, chosen["model"][0], chosen["planner"][0])
+    check_compatible(algorithm_entry.name, chosen["model"][0], chosen["planner"][0], task=run.task)
     planner_name = chosen["planner"][0]
-    if planner_name and PLANNERS.get(planner_name).obj.needs_gradients \
-            and not TASKS.get(run.task).obj.differentiable_reward:
-        fit = [n for n in PLANNERS.names() if not PLANNERS.get(n).obj.needs_gradients]
+    spec = TASKS.get(run.task).obj
+    if planner_name and PLANNERS.get(planner_name).obj.needs_gradients and not spec.differentiable_reward:
+        fit = [n for n in PLANNERS.names() if not PLANNERS.get(n).obj.needs_gradients
+               and action_space_of(PLANNERS.get(n).obj) == spec.action_space_kind]
         raise UserError(
             f"planner {planner_name!r} cannot work on task {run.task!r}: its reward is piecewise constant in "
             f"the actions (+1 per step while alive), so the return has no useful gradient. Planners that fit: "
@@ -268,7 +272,7 @@ def check_buildable(config: RunConfig) -> None:
         raise UserError(f"task {spec.name!r} disagrees with its environment ({check}); "
                         "fix its reward_fn/termination_fn (mbrl-zoo check-tasks shows all tasks).")
     obs_dim, act_dim = spec.dims()
-    low, high = spec.action_bounds()
+    low, high = (None, None) if spec.discrete else spec.action_bounds()
     if config.model_name is not None:
         model = config.make_model(obs_dim, act_dim)
         if "occupancy" not in MODELS.get(config.model_name).tags:  # a gamma-model is no one-step model

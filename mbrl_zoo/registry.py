@@ -260,13 +260,57 @@ def register_pairing(pairing: Pairing) -> Pairing:
     return pairing
 
 
-def check_compatible(algorithm: str, model: str | None, planner: str | None) -> None:
-    """Refuse, with the reason, an algorithm/model/planner combination that cannot work.
+ACTION_SPACES = ("continuous", "discrete")
+_WORKS_WITH = {"continuous": "it works with continuous actions within box bounds",
+               "discrete": "it works with a finite set of actions (one index per action)"}
+
+
+def action_space_of(component: Any) -> str:
+    """The kind of actions a planner class or algorithm module works with, ``"continuous"`` or
+    ``"discrete"``: its ``action_space`` attribute, or ``"continuous"`` when it declares none."""
+    kind = getattr(component, "action_space", "continuous")
+    if kind not in ACTION_SPACES:
+        name = getattr(component, "__qualname__", getattr(component, "__name__", component))
+        raise UserError(f"{name}.action_space is {kind!r}; expected one of {', '.join(map(repr, ACTION_SPACES))}.")
+    return kind
+
+
+def _check_action_spaces(algo: Entry, planner: Entry | None, task: str | None) -> None:
+    """Refuse a planner or algorithm on a task with the other kind of actions, and a planner whose
+    kind of actions differs from its algorithm's."""
+    components = [(kind, entry) for kind, entry in (("planner", planner), ("algorithm", algo)) if entry is not None]
+    if task is not None:
+        spec = TASKS.get(task).obj
+        num_actions = getattr(spec, "num_actions", None)
+        has = "continuous" if num_actions is None else "discrete"
+        described = "continuous actions in a box" if num_actions is None else f"{num_actions} discrete actions"
+        for kind, entry in components:
+            needs = action_space_of(entry.obj)
+            if needs != has:
+                table = PLANNERS if kind == "planner" else ALGORITHMS
+                fit = [e.name for e in table if action_space_of(e.obj) == has]
+                raise UserError(
+                    f"{kind} {entry.name!r} cannot work on task {task!r}: {_WORKS_WITH[needs]}, and {task!r} has "
+                    f"{described}. {kind.capitalize()}s for {has} actions: {', '.join(fit) or '(none registered)'}."
+                )
+    if planner is not None and action_space_of(planner.obj) != action_space_of(algo.obj):
+        fit = [e.name for e in PLANNERS if action_space_of(e.obj) == action_space_of(algo.obj)]
+        raise UserError(
+            f"planner {planner.name!r} works with {action_space_of(planner.obj)} actions and algorithm {algo.name!r} "
+            f"with {action_space_of(algo.obj)} ones; planners that fit {algo.name!r}: {', '.join(fit) or '(none)'}."
+        )
+
+
+def check_compatible(algorithm: str, model: str | None, planner: str | None, task: str | None = None) -> None:
+    """Refuse, with the reason, an algorithm/model/planner combination that cannot work (on ``task``).
 
     An algorithm or planner lists in ``requires`` the model capabilities it needs; a model
     lists its capabilities in ``tags``. ``requires={"model"}`` / ``{"planner"}`` on an
     algorithm means it needs that component at all; naming a component that the algorithm does
-    not take is refused too, as the run would silently ignore it.
+    not take is refused too, as the run would silently ignore it. A planner class or algorithm
+    module declares the actions it works with in an ``action_space`` attribute (``"discrete"``;
+    continuous when absent, see :func:`action_space_of`): a task with the other kind of actions
+    (``TaskSpec.num_actions``) is refused, and so is a planner of the other kind than its algorithm.
     """
     algo = ALGORITHMS.get(algorithm)
     model_entry = MODELS.get(model) if model is not None else None
@@ -278,6 +322,7 @@ def check_compatible(algorithm: str, model: str | None, planner: str | None) -> 
             takers = [a.name for a in ALGORITHMS if component in a.requires]
             raise UserError(f"algorithm {algorithm!r} uses no {component}, so {component} {named.name!r} would be "
                             f"ignored; algorithms that take a {component}: {', '.join(takers)}.")
+    _check_action_spaces(algo, planner_entry, task)
     if model_entry is None:
         return
     for owner, entry in (("algorithm", algo), ("planner", planner_entry)):

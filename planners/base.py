@@ -7,7 +7,7 @@ It is stateless between calls: warm starting is the MPC controller's job (``plan
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -35,10 +35,13 @@ class Planner:
     plug-in without one gets its constructor's keyword arguments as settings
     (:mod:`mbrl_zoo.registry`). Whoever executes a plan passes it through :func:`checked_plan`.
     ``needs_gradients``: whether :meth:`plan` differentiates the objective, so that the rollout
-    behind it must keep its graph (and the model and reward be differentiable).
+    behind it must keep its graph (and the model and reward be differentiable). Planners of this
+    kind search continuous actions (``action_space``), so the registry refuses them on discrete
+    tasks; discrete search is :class:`planners.mcts.MCTS`.
     """
 
     needs_gradients: bool = False
+    action_space: ClassVar[str] = "continuous"
 
     def __init__(self, action_low: torch.Tensor, action_high: torch.Tensor, horizon: int):
         self.action_low = torch.as_tensor(action_low, dtype=torch.float32)

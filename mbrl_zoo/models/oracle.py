@@ -50,6 +50,9 @@ class OracleModel(DynamicsModel):
 
     def __init__(self, obs_dim: int, act_dim: int, task: Any = None):
         super().__init__()
+        if getattr(task, "num_actions", None) is not None:
+            raise UserError(f"the oracle model applies continuous actions to the simulator; task {task.name!r} has "
+                            f"{task.num_actions} discrete actions (search it with planners.mcts and a step function).")
         state_from_obs = getattr(task, "state_from_obs", None)
         if state_from_obs is None:
             name = getattr(task, "name", task)

@@ -1,4 +1,4 @@
-"""Continuous cart-pole on MuJoCo: balance from upright, and swing-up from hanging down.
+"""Cart-pole on MuJoCo: balance from upright (continuous force, or three force levels), and swing-up.
 
 Two MJCFs with the same joints, sites and conventions. The observation (4,) is
 ``[x, theta, x_dot, theta_dot]`` = (qpos, qvel), with ``theta`` the unbounded pole angle from
@@ -19,8 +19,11 @@ upright (positive tilts towards +x); the action (1,) lies in ``[-3, 3]``; a 0.6 
 * ``mbrl_zoo/CartpoleBalance-v0`` starts near upright (U(-0.05, 0.05) on every state entry) and
   terminates when ``|theta| > 0.2`` rad or ``|x| > 2.4`` m; the reward is 1 for every step that
   does not terminate, over at most 200 steps (return 200 = balanced throughout).
+* ``mbrl_zoo/CartpoleBalanceDiscrete-v0`` is the same balance task with ``Discrete(3)`` actions:
+  index i applies the action ``FORCE_LEVELS[i]`` = -1, 0 or +1 (-10 N, none, +10 N: classic
+  CartPole's push, plus the option not to push).
 
-Importing this module registers both ids with gymnasium (re-importing is harmless: it checks
+Importing this module registers the three ids with gymnasium (re-importing is harmless: it checks
 first). The batched torch :func:`swingup_reward` and :func:`balance_termination` below are the
 tasks' versions for planners; the env computes the swing-up reward from the simulator's ``tip``
 and ``target`` sites instead, so ``check_task`` compares two independent computations.
@@ -36,12 +39,14 @@ import mujoco
 import numpy as np
 import torch
 from gymnasium.envs.mujoco import MujocoEnv
-from gymnasium.spaces import Box
+from gymnasium.spaces import Box, Discrete
 
 BALANCE_ASSET = Path(__file__).parent / "assets" / "cartpole.xml"
 SWINGUP_ASSET = Path(__file__).parent / "assets" / "cartpole_swingup.xml"
 BALANCE_ID = "mbrl_zoo/CartpoleBalance-v0"
 SWINGUP_ID = "mbrl_zoo/CartpoleSwingup-v0"
+DISCRETE_BALANCE_ID = "mbrl_zoo/CartpoleBalanceDiscrete-v0"
+FORCE_LEVELS = (-1.0, 0.0, 1.0)
 EPISODE_LENGTH = 200
 FRAME_SKIP = 2
 
@@ -57,13 +62,15 @@ SWINGUP_START_NOISE = 0.1
 class CartpoleEnv(MujocoEnv):
     """Cart-pole balance (``swing_up=False``) or swing-up (``swing_up=True``); see the module doc.
 
-    Observation (4,) float64 ``[x, theta, x_dot, theta_dot]``; action (1,) in ``[-3, 3]``.
+    Observation (4,) float64 ``[x, theta, x_dot, theta_dot]``; action (1,) in ``[-3, 3]``, or, with
+    ``force_levels`` given, an index into them (``Discrete(len(force_levels))``).
     """
 
     metadata = {"render_modes": ["human", "rgb_array", "depth_array"], "render_fps": 50}
 
-    def __init__(self, swing_up: bool = False, **kwargs: Any):
+    def __init__(self, swing_up: bool = False, force_levels: tuple[float, ...] | None = None, **kwargs: Any):
         self.swing_up = swing_up
+        self.force_levels = None if force_levels is None else np.asarray(force_levels, dtype=np.float64)
         observation_space = Box(low=-np.inf, high=np.inf, shape=(4,), dtype=np.float64)
         if swing_up:  # dt = 0.04 s: 25 frames per second
             self.metadata = {**type(self).metadata, "render_fps": 25}
@@ -76,9 +83,14 @@ class CartpoleEnv(MujocoEnv):
         )
         self._tip = self.model.site("tip").id
         self._target = self.model.site("target").id
+        if self.force_levels is not None:
+            self.action_space = Discrete(len(self.force_levels))
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        action = np.clip(action, self.action_space.low, self.action_space.high)
+        if self.force_levels is not None:
+            action = self.force_levels[[int(action)]]
+        else:
+            action = np.clip(action, self.action_space.low, self.action_space.high)
         self.do_simulation(action, self.frame_skip)
         observation = self._get_obs()
         if self.swing_up:
@@ -130,14 +142,15 @@ def balance_termination(obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Te
 
 
 def register_envs() -> None:
-    """Register both cart-pole ids with gymnasium, skipping ids already registered."""
-    for env_id, swing_up in ((BALANCE_ID, False), (SWINGUP_ID, True)):
+    """Register the three cart-pole ids with gymnasium, skipping ids already registered."""
+    for env_id, kwargs in ((BALANCE_ID, {"swing_up": False}), (SWINGUP_ID, {"swing_up": True}),
+                           (DISCRETE_BALANCE_ID, {"swing_up": False, "force_levels": FORCE_LEVELS})):
         if env_id not in gym.registry:
             gym.register(
                 env_id,
                 entry_point="mbrl_zoo.tasks.cartpole:CartpoleEnv",
                 max_episode_steps=EPISODE_LENGTH,
-                kwargs={"swing_up": swing_up},
+                kwargs=kwargs,
             )
 
 

@@ -21,6 +21,7 @@ import mujoco
 import numpy as np
 import torch
 from gymnasium.envs.mujoco import MujocoEnv
+from gymnasium.spaces import Discrete
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.tasks.spec import TaskSpec
@@ -34,6 +35,11 @@ TERMINAL_SEARCH_FACTOR = 10
 """Where no transition terminated, further whole episodes run, up to this many times the requested
 transitions in all, until one does: a termination_fn that never fires is then held to an env
 that can end (whether an env can end is learned by trying, not from the task's own claim)."""
+TERMINAL_SEARCH_HOLD = 5
+"""In those further episodes of a discrete task each random action is held for this many steps:
+held pushes build up motion that independent draws of a few actions average away (Acrobot-v1
+reaches its goal height about once in 5,000 uniformly random steps, and about once in 650 with
+actions held for 5). Continuous tasks keep independent draws throughout."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +85,30 @@ def _update_positions_after_each_step(env: MujocoEnv) -> None:
     env._step_mujoco_simulation = step_and_update_positions
 
 
+def check_action_space(spec: TaskSpec, env) -> None:
+    """UserError unless ``env``'s action space is what ``spec`` claims: ``Discrete(num_actions)``
+    (starting at 0) for a discrete task, a box for a continuous one."""
+    space = env.action_space
+    if spec.discrete:
+        if not isinstance(space, Discrete) or int(space.n) != spec.num_actions or int(space.start) != 0:
+            raise UserError(f"task {spec.name!r} claims num_actions={spec.num_actions}, but its env "
+                            f"{spec.env_id!r} has action space {space}; set num_actions to match a Discrete(n) "
+                            "space, or None for a box.")
+    elif isinstance(space, Discrete):
+        raise UserError(f"task {spec.name!r}: env {spec.env_id!r} has discrete actions ({space}); "
+                        f"declare them with num_actions={int(space.n)} in its TaskSpec.")
+
+
 def record_random_transitions(spec: TaskSpec, transitions: int, seed: int = 0) -> Batch:
     """Step ``spec``'s env with uniformly random actions: a float64 :class:`Batch` (N, ...).
 
     The ``transitions`` are spread over at least ``EPISODES`` episodes; episode ``k`` resets with
-    seed ``seed + k``. If none terminated, further whole episodes run, up to
-    ``TERMINAL_SEARCH_FACTOR * transitions`` transitions in all, until one does (so N may exceed
-    ``transitions``). Positions are kept current as described in the module docstring.
+    seed ``seed + k``. If none terminated, further whole episodes run (a discrete task's random
+    actions held for ``TERMINAL_SEARCH_HOLD`` steps each), up to ``TERMINAL_SEARCH_FACTOR *
+    transitions`` transitions in all, until one does (so N may exceed ``transitions``). Positions
+    are kept current as described in the module docstring. The actions of a discrete task are
+    stored one-hot, ``act`` (N, num_actions), as the task's functions take them; an env whose
+    action space differs from the task's claim raises UserError.
     """
     env = spec.make_env()
     steps_per_episode = max(1, math.ceil(transitions / EPISODES))
@@ -94,18 +117,20 @@ def record_random_transitions(spec: TaskSpec, transitions: int, seed: int = 0) -
     terminal_seen = False
     episode = 0
     try:
+        check_action_space(spec, env)
         if isinstance(env.unwrapped, MujocoEnv):
             _update_positions_after_each_step(env.unwrapped)
         env.action_space.seed(seed)
         while len(rows) < transitions or (not terminal_seen and len(rows) < budget):
             if len(rows) < transitions:
-                steps = min(steps_per_episode, transitions - len(rows))
+                steps, hold = min(steps_per_episode, transitions - len(rows)), 1
             else:
-                steps = budget - len(rows)
+                steps, hold = budget - len(rows), TERMINAL_SEARCH_HOLD if spec.discrete else 1
             obs, _ = env.reset(seed=seed + episode)
             episode += 1
-            for _ in range(steps):
-                act = env.action_space.sample()
+            for step in range(steps):
+                if step % hold == 0:
+                    act = env.action_space.sample()
                 next_obs, reward, terminated, truncated, _ = env.step(act)
                 rows.append((obs, act, next_obs, float(reward), bool(terminated), bool(truncated)))
                 terminal_seen |= bool(terminated)
@@ -121,7 +146,10 @@ def record_random_transitions(spec: TaskSpec, transitions: int, seed: int = 0) -
     def flags(column: int) -> torch.Tensor:
         return torch.tensor([row[column] for row in rows], dtype=torch.bool)
 
-    return Batch(stacked(0), stacked(1), stacked(2), stacked(3), flags(4), flags(5))
+    act = stacked(1)
+    if spec.discrete:
+        act = spec.encode_actions(act.long(), dtype=torch.float64)
+    return Batch(stacked(0), act, stacked(2), stacked(3), flags(4), flags(5))
 
 
 def observation_state_mismatches(spec: TaskSpec, steps: int = 100, seed: int = 0) -> int:
@@ -161,7 +189,8 @@ def check_task(spec: TaskSpec, transitions: int = 500, seed: int = 0) -> TaskChe
 
     Records random-action transitions with :func:`record_random_transitions` (terminal ones
     included where the task can terminate), evaluates both functions on them as one float64
-    batch (obs (N, O), act (N, A), next_obs (N, O)), and passes iff the largest absolute reward
+    batch (obs (N, O), act (N, A), next_obs (N, O); a discrete task's act is one-hot, A =
+    ``num_actions``), and passes iff the largest absolute reward
     error is at most ``REWARD_TOLERANCE`` and every termination matches. A task without
     ``reward_fn`` is checked for termination only. Functions that return anything but an (N,)
     tensor raise UserError.

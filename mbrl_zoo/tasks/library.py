@@ -1,4 +1,5 @@
-"""The zoo's tasks: gymnasium's MuJoCo envs, Pendulum, and the PETS cart-poles.
+"""The zoo's tasks: gymnasium's MuJoCo envs, Pendulum, the PETS cart-poles, and discrete-action
+tasks (CartPole-v1, Acrobot-v1 and the MuJoCo cart-pole with three force levels).
 
 Each task's batched torch ``reward_fn`` and ``termination_fn`` reproduce its environment's own
 reward and termination (``check_task`` holds them to it). Where the env's reward needs a
@@ -41,18 +42,21 @@ it can end early) as batched torch functions of ``(obs (B, O), act (B, A), next_
     TASKS.add(spec.name, spec)   # now usable by name, e.g. --set run.task=mountain-car
 
 ``reward_fn=None`` registers a task whose reward a model must learn (only its termination is
-checked). An env id gymnasium does not know raises ``UserError`` from ``spec.make_env()``.
+checked). A task with a ``Discrete(n)`` action space sets ``num_actions=n``; its functions then
+receive one-hot actions (B, n) (see :class:`~mbrl_zoo.tasks.spec.TaskSpec`). An env id
+gymnasium does not know raises ``UserError`` from ``spec.make_env()``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import numpy as np
 import torch
 
 from mbrl_zoo.registry import TASKS
-from mbrl_zoo.tasks import cartpole, pusher
+from mbrl_zoo.tasks import cartpole, classic, pusher
 from mbrl_zoo.tasks.spec import TaskSpec, TerminationFn
 
 Tensor = torch.Tensor
@@ -217,6 +221,19 @@ def pendulum_reward(obs: Tensor, act: Tensor, next_obs: Tensor) -> Tensor:
 
 WITH_ROOT_POSITION = {"exclude_current_positions_from_observation": False}
 
+CARTPOLE_BALANCE = TaskSpec(
+    name="cartpole-balance",
+    env_id=cartpole.BALANCE_ID,
+    reward_fn=partial(_reward_while_alive, cartpole.balance_termination),
+    termination_fn=cartpole.balance_termination,
+    episode_length=cartpole.EPISODE_LENGTH,
+    angle_dims=(1,),
+    state_from_obs=partial(_leading_qpos_qvel, 2, 2),
+    obs_is_state=True,
+    description="Keep a cart-pole upright for 200 steps (+1 per step; 200 = solved).",
+    differentiable_reward=False,
+)
+
 LIBRARY = (
     TaskSpec(
         name="InvertedPendulum-v5",
@@ -315,18 +332,7 @@ LIBRARY = (
         episode_length=200,
         description="Swing a torque-limited pendulum up and hold it (classic control, no MuJoCo).",
     ),
-    TaskSpec(
-        name="cartpole-balance",
-        env_id=cartpole.BALANCE_ID,
-        reward_fn=partial(_reward_while_alive, cartpole.balance_termination),
-        termination_fn=cartpole.balance_termination,
-        episode_length=cartpole.EPISODE_LENGTH,
-        angle_dims=(1,),
-        state_from_obs=partial(_leading_qpos_qvel, 2, 2),
-        obs_is_state=True,
-        description="Keep a cart-pole upright for 200 steps (+1 per step; 200 = solved).",
-        differentiable_reward=False,
-    ),
+    CARTPOLE_BALANCE,
     TaskSpec(
         name="cartpole-swingup",
         env_id=cartpole.SWINGUP_ID,
@@ -336,6 +342,34 @@ LIBRARY = (
         state_from_obs=partial(_leading_qpos_qvel, 2, 2),
         obs_is_state=True,
         description="PETS cart-pole swing-up (Chua et al., 2018): swing the pole up from hanging.",
+    ),
+    TaskSpec(
+        name="CartPole-v1",
+        env_id="CartPole-v1",
+        reward_fn=classic.cartpole_reward,
+        termination_fn=classic.cartpole_termination,
+        episode_length=classic.CARTPOLE_EPISODE_LENGTH,
+        angle_dims=(2,),
+        description="Classic cart-pole, 2 actions (push left or right); +1 per step, 500 = balanced throughout.",
+        differentiable_reward=False,
+        num_actions=2,
+    ),
+    TaskSpec(
+        name="Acrobot-v1",
+        env_id="Acrobot-v1",
+        reward_fn=classic.acrobot_reward,
+        termination_fn=classic.acrobot_termination,
+        episode_length=classic.ACROBOT_EPISODE_LENGTH,
+        description="Swing a two-link arm's tip above a height, 3 torques; -1 per step until it is there.",
+        differentiable_reward=False,
+        num_actions=3,
+    ),
+    dataclasses.replace(
+        CARTPOLE_BALANCE,
+        name="cartpole-balance-discrete",
+        env_id=cartpole.DISCRETE_BALANCE_ID,
+        description="cartpole-balance with 3 actions: push -10 N, 0 or +10 N (MuJoCo).",
+        num_actions=len(cartpole.FORCE_LEVELS),
     ),
 )
 

@@ -39,6 +39,7 @@ def test_list_prints_every_table(capsys):
     for heading in ("tasks:", "models:", "planners:", "algorithms:", "pairings:"):
         assert heading in out
     assert "cartpole-swingup" in out and "pets" in out and "cem" in out
+    assert "mcts" in out and "CartPole-v1" in out and "Acrobot-v1" in out
     # summaries are whole first sentences, wrapped under the description column
     assert "      Cholesky factor L whose diagonal" in out and "its observation. [simulator]" in out
     assert max(len(line) for line in out.splitlines()) <= 100
@@ -93,6 +94,18 @@ def test_list_prints_every_table(capsys):
     (["run", "dagger-model", "--task", "Reacher-v5"], "algorithm.expert='oracle' plans on the simulator"),
     (["run", "dagger-model", "--set", "algorithm.expert=nowhere.npz"], "cannot read expert data set 'nowhere.npz'"),
     (["run", "dagger-model", "--set", "algorithm.expert_fraction=2"], "algorithm.expert_fraction=2.0 must lie in [0, 1]"),
+    (["run", "pets", "--task", "CartPole-v1"],
+     "planner 'cem' cannot work on task 'CartPole-v1': it works with continuous actions within box bounds, and "
+     "'CartPole-v1' has 2 discrete actions. Planners for discrete actions: mcts."),
+    (["run", "pets", "--task", "cartpole-balance", "--set", "planner.name=mcts"],
+     "planner 'mcts' cannot work on task 'cartpole-balance': it works with a finite set of actions"),
+    (["run", "sac", "--task", "Acrobot-v1"], "algorithm 'sac' cannot work on task 'Acrobot-v1'"),
+    (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.simulations=0"],
+     "mcts simulations must be an integer >= 1, got 0"),
+    (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.max_depth=0"],
+     "mcts max_depth must be an integer >= 1, got 0"),
+    (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.temperature=-1"],
+     "mcts temperature must be a finite number >= 0, got -1.0"),
 ])
 def test_bad_input_exits_2_with_one_paragraph_and_no_folder(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

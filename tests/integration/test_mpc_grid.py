@@ -1,7 +1,8 @@
 """Every registered model x planner pairing runs a few MPC steps on every registered task, through
 the same config path as ``mbrl-zoo run`` and the one acting path every planning algorithm uses
 (tiny networks and populations: this checks that the pieces fit together, not that they learn);
-a pairing the registry refuses is refused with its reason. Then every algorithm that plans or
+a pairing the registry refuses is refused with its reason (the discrete planner mcts on every
+continuous task, every continuous planner on every discrete task). Then every algorithm that plans or
 learns a model runs two env steps with every model (and planner), or refuses the pairing before
 any folder exists."""
 
@@ -26,9 +27,12 @@ PLANNER_SETTINGS = {
     "mppi": {"population_size": 6, "iterations": 1},
     "icem": {"population_size": 6, "num_elites": 2, "iterations": 2},
     "gradient": {"population_size": 2, "iterations": 2},
+    "mcts": {"simulations": 2},
 }
 LEARNED_SETTINGS = {"ensemble_size": 2, "num_elites": 2, "hidden": 8, "layers": 1}
 SHIPPED_MODELS = [e.name for e in MODELS if e.obj.__module__.startswith("mbrl_zoo.")]  # not tests' plugins
+CONTINUOUS_TASKS = [name for name in TASKS.names() if not TASKS.get(name).obj.discrete]
+DISCRETE_TASKS = [name for name in TASKS.names() if TASKS.get(name).obj.discrete]
 
 
 def _model_settings(name: str) -> dict:
@@ -41,7 +45,7 @@ def test_the_grid_covers_every_shipped_model_and_planner():
         <= set(SHIPPED_MODELS)
 
 
-@pytest.mark.parametrize("task", TASKS.names())
+@pytest.mark.parametrize("task", CONTINUOUS_TASKS)
 def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
     spec = TASKS.get(task).obj
     env = spec.make_env()
@@ -55,8 +59,9 @@ def test_every_model_and_planner_runs_mpc_steps_on_the_task(task):
             try:
                 config = resolve("pets", overrides)
             except UserError as exc:
-                if f"cannot work on task {task!r}" in str(exc):
-                    assert not spec.differentiable_reward and planner_name == "gradient"
+                if f"planner {planner_name!r} cannot work on task {task!r}" in str(exc):
+                    assert (not spec.differentiable_reward and planner_name == "gradient") or \
+                        (planner_name == "mcts" and "finite set of actions" in str(exc))
                     continue
                 assert f"cannot work with model {model_name!r}" in str(exc)
                 refused.append((model_name, planner_name))
@@ -102,7 +107,7 @@ def _cases():
     """Every algorithm with every model and every planner; those beyond each algorithm's own
     planner with every model, and every planner with the deterministic model, are marked slow."""
     for algorithm, pairing in PAIRING_OF.items():
-        planners = PLANNERS.names() if algorithm in ("mpc", "mbmf") else [None]
+        planners = [p for p in PLANNERS.names() if p != "mcts"] if algorithm in ("mpc", "mbmf") else [None]
         for model in SHIPPED_MODELS:
             for planner in planners:
                 quick = planner in (None, "cem") or model == "deterministic"
@@ -126,3 +131,14 @@ def test_every_model_and_planner_trains_two_steps_under_every_model_based_algori
         return
     with open(out / "metrics.csv") as f:
         assert int(list(csv.DictReader(f))[-1]["env_step"]) == 2
+
+
+@pytest.mark.parametrize("task", DISCRETE_TASKS)
+def test_every_planner_or_algorithm_for_continuous_actions_is_refused_on_a_discrete_task(task):
+    spec = TASKS.get(task).obj
+    for planner_name in PLANNERS.names():
+        with pytest.raises(UserError) as error:
+            resolve("pets", {"run": {"task": task}, "planner": {"name": planner_name}})
+        refuser = "algorithm 'mpc'" if planner_name == "mcts" else f"planner {planner_name!r}"
+        assert f"{refuser} cannot work on task {task!r}" in str(error.value)
+        assert f"{spec.num_actions} discrete actions" in str(error.value)

@@ -68,6 +68,7 @@ def test_kstep_error_of_the_oracle_is_zero_and_grows_for_an_untrained_model(chee
 
 
 OBS_IS_STATE = ["InvertedPendulum-v5", "Swimmer-v5", "HalfCheetah-v5", "cartpole-balance", "cartpole-swingup"]
+DISCRETE_OBS_IS_STATE = ["cartpole-balance-discrete"]  # the oracle model refuses discrete tasks
 
 
 @pytest.mark.parametrize("name", OBS_IS_STATE)
@@ -97,8 +98,8 @@ def test_batched_oracle_equals_stepping_the_env_row_by_row(name):
 
 def test_obs_is_state_is_set_exactly_where_the_observation_is_qpos_then_qvel():
     flagged = [name for name in TASKS.names() if get_task(name).obs_is_state]
-    assert sorted(flagged) == sorted(OBS_IS_STATE)
-    for name in OBS_IS_STATE:
+    assert sorted(flagged) == sorted(OBS_IS_STATE + DISCRETE_OBS_IS_STATE)
+    for name in OBS_IS_STATE + DISCRETE_OBS_IS_STATE:
         assert observation_state_mismatches(get_task(name), steps=20) == 0, name
     # Hopper's and Walker2d's observations clip qvel to [-10, 10], so they are left unflagged
     # although 20 random steps rarely reach the clip; these never match:
@@ -106,6 +107,12 @@ def test_obs_is_state_is_set_exactly_where_the_observation_is_qpos_then_qvel():
         assert observation_state_mismatches(get_task(name), steps=20) == 20, name
     with pytest.raises(UserError, match="obs_is_state=True needs state_from_obs"):
         TaskSpec(name="x", env_id="Pusher-v5", reward_fn=None, obs_is_state=True)
+
+
+def test_the_oracle_model_refuses_a_discrete_task_with_the_reason():
+    spec = get_task("cartpole-balance-discrete")
+    with pytest.raises(UserError, match="continuous actions to the simulator; task 'cartpole-balance-discrete' has 3 disc"):
+        OracleModel(*spec.dims(), task=spec)
 
 
 def test_check_task_counts_observations_that_are_not_the_state():
