@@ -95,6 +95,7 @@ class Config(MPCSettings, FitSettings):
 
     def __post_init__(self):
         MPCSettings.__post_init__(self)
+        FitSettings.__post_init__(self)
         if self.expert_fraction > 0.0 and self.expert_steps == 0:
             raise UserError(f"algorithm.expert_fraction={self.expert_fraction} draws from the expert's data, but "
                             "algorithm.expert_steps=0 collects none; set expert_fraction=0 or expert_steps > 0.")

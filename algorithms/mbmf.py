@@ -66,6 +66,7 @@ class Config(sac.Config, FitSettings, MPCSettings):
 
     def __post_init__(self):
         MPCSettings.__post_init__(self)
+        FitSettings.__post_init__(self)
         if self.random_steps > self.mpc_steps:
             raise SettingError({"random_steps": self.random_steps, "mpc_steps": self.mpc_steps},
                                "the random steps are part of the model-based phase: random_steps <= mpc_steps")

@@ -63,6 +63,7 @@ class Config(sac.Config, FitSettings):
     eval_every: int = 1000
 
     def __post_init__(self):
+        FitSettings.__post_init__(self)
         start, end, low, high = self.rollout_schedule
         if not (start <= end and 1 <= low <= high):
             raise SettingError({"rollout_schedule": list(self.rollout_schedule)},

@@ -77,6 +77,7 @@ class Config(MPCSettings, FitSettings):
 
     def __post_init__(self):
         MPCSettings.__post_init__(self)
+        FitSettings.__post_init__(self)
         if self.terminal_value and self.discount == 1.0:
             raise SettingError({"terminal_value": self.terminal_value, "discount": 1.0},
                                "a terminal value needs discount < 1 (e.g. 0.99): the value of an undiscounted "

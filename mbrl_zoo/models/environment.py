@@ -18,7 +18,7 @@ from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.base import DynamicsModel
 from mbrl_zoo.models.fit import fit, make_optimizer
-from mbrl_zoo.settings import setting
+from mbrl_zoo.settings import SettingError, setting
 from mbrl_zoo.tasks.spec import RewardFn, TaskSpec, TerminationFn
 
 
@@ -41,6 +41,12 @@ class FitSettings:
     fit_patience: int = setting(5, ">= 0")
     fit_lr: float = setting(1e-3, "> 0")
     fit_weight_decay: float = setting(5e-5, ">= 0")
+
+    def __post_init__(self):
+        capacity = self.buffer_capacity  # declared by every Config that inherits these settings
+        if capacity < 2:
+            raise SettingError({"buffer_capacity": capacity},
+                               "a model fit needs at least 2 transitions (one held out), so buffer_capacity >= 2")
 
 
 class EnvironmentModel:
