@@ -35,6 +35,8 @@ class FitSettings:
 
     refit_every: int = setting(250, ">= 1")
     """Env steps between model refits."""
+    buffer_capacity: int = setting(1_000_000, ">= 2")
+    """Real transitions kept for fitting (the oldest dropped first)."""
     fit_epochs: int = setting(100, ">= 1")
     fit_batch_size: int = setting(256, ">= 1")
     fit_holdout_ratio: float = setting(0.2, "[0, 1)")
@@ -43,7 +45,7 @@ class FitSettings:
     fit_weight_decay: float = setting(5e-5, ">= 0")
 
     def __post_init__(self):
-        capacity = self.buffer_capacity  # declared by every Config that inherits these settings
+        capacity = self.buffer_capacity
         if capacity < 2:
             raise SettingError({"buffer_capacity": capacity},
                                "a model fit needs at least 2 transitions (one held out), so buffer_capacity >= 2")
