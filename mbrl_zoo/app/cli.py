@@ -10,7 +10,7 @@
     mbrl-zoo assignment list
     mbrl-zoo assignment make N --out DIR [--zoo-source SPEC]
     mbrl-zoo grade N FILE|FOLDER ... [--json results.json] [--csv grades.csv] [--quick] [--public-only]
-                   [--workers K] [--set CHECK.KEY=VALUE ...]
+                   [--workers K] [--set CHECK.KEY=VALUE ...] [--quiet]
 
 Bad input (unknown names, bad keys or values, incompatible pairings, unknown env ids) prints one
 paragraph on stderr and exits with code 2, before any results folder is made.
@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, default=1, help="checks run at once (default 1)")
     grade.add_argument("--set", action="append", default=[], metavar="CHECK.KEY=VALUE",
                        help="change a check's points, timeout_s or parameter, e.g. pets_cartpole.steps=1500")
+    grade.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
 
@@ -278,8 +279,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UserError(f"--workers must be >= 1, got {args.workers}.")
     checks = grade.override(assignment.checks(public_only=args.public_only), grade.parse_settings(args.set))
+    total = len(named) * len([c for c in checks if not (args.quick and c.slow)])
+    done = iter(range(1, total + 1))
+
+    def tell(name: str, result: grade.CheckResult) -> None:
+        verdict = "ok" if result.passed else "FAILED"
+        print(f"[{next(done)}/{total}] {name} {result.check.name}: {verdict} ({result.seconds:.1f} s)",
+              file=sys.stderr, flush=True)
+
     reports = grade.grade_all([path for _, path in named], checks, names=[name for name, _ in named],
-                              workers=args.workers, quick=args.quick)
+                              workers=args.workers, quick=args.quick, progress=None if args.quiet else tell)
     for report in reports:
         print(grade.format_table(report))
         print()

@@ -235,8 +235,10 @@ def grade(submission: Path, checks: Sequence[Check], *, name: str | None = None,
 
 
 def grade_all(submissions: Sequence[Path], checks: Sequence[Check], *, names: Sequence[str] | None = None,
-              workers: int = 1, threads: int = 1, quick: bool = False) -> list[Report]:
-    """:func:`grade` for several submissions, ``workers`` checks at a time over all of them.
+              workers: int = 1, threads: int = 1, quick: bool = False,
+              progress: Callable[[str, CheckResult], None] | None = None) -> list[Report]:
+    """:func:`grade` for several submissions, ``workers`` checks at a time over all of them;
+    ``progress(submission name, result)`` is called as each check ends.
 
     Each submission is first imported once on its own (within :data:`IMPORT_TIMEOUT_S`): one that
     does not import fails every check at once with the reason, instead of each check waiting out
@@ -259,13 +261,21 @@ def grade_all(submissions: Sequence[Path], checks: Sequence[Check], *, names: Se
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         failures = list(pool.map(imports, reports))
         jobs = [(report, c) for report, failure in zip(reports, failures) if failure is None for c in run]
-        results = list(pool.map(lambda job: run_check(job[1], job[0].path, threads=threads), jobs))
+        results = list(pool.map(lambda job: _run_and_tell(job[0], job[1], threads, progress), jobs))
     for report, failure in zip(reports, failures):
         if failure is not None:
             report.results = [CheckResult(c, False, failure, "", 0.0) for c in run]
     for (report, _), result in zip(jobs, results):
         report.results.append(result)
     return reports
+
+
+def _run_and_tell(report: Report, c: Check, threads: int,
+                  progress: Callable[[str, CheckResult], None] | None) -> CheckResult:
+    result = run_check(c, report.path, threads=threads)
+    if progress is not None:
+        progress(report.name, result)
+    return result
 
 
 def run_check(c: Check, submission: Path, threads: int = 1, max_output: int = MAX_OUTPUT_BYTES) -> CheckResult:
