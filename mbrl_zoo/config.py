@@ -122,15 +122,19 @@ class RunConfig:
 
 def parse_set(assignments: list[str]) -> dict[str, dict[str, Any]]:
     """Turn ``["planner.population_size=200", ...]`` into ``{"planner": {"population_size": 200}}``."""
+    return parse_dotted(assignments, f"SECTION.KEY=VALUE (e.g. planner.population_size=200); sections: "
+                                     f"{', '.join(SECTIONS)}")
+
+
+def parse_dotted(assignments: list[str], form: str) -> dict[str, dict[str, Any]]:
+    """``["A.KEY=VALUE", ...]`` -> ``{"A": {"KEY": VALUE}}``, each value read as YAML (numbers,
+    booleans, lists) or kept as text; an item of another shape raises a UserError citing ``form``."""
     nested: dict[str, dict[str, Any]] = {}
     for text in assignments:
         key, sep, raw = text.partition("=")
         section, dot, name = key.strip().partition(".")
-        if not sep or not dot or not name:
-            raise UserError(
-                f"--set {text!r} is not of the form SECTION.KEY=VALUE (e.g. planner.population_size=200); "
-                f"sections: {', '.join(SECTIONS)}."
-            )
+        if not sep or not section or not dot or not name:
+            raise UserError(f"--set {text!r} is not of the form {form}.")
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:

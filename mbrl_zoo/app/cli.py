@@ -9,6 +9,10 @@
     mbrl-zoo compare RUN_DIR ... [--at STEP ...] [--column COLUMN] [--window K] [--out DIR]
     mbrl-zoo report DIR ... [--threshold TASK=VALUE ...] [--window K] [--out FILE.md]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
+    mbrl-zoo assignment list
+    mbrl-zoo assignment make N --out DIR [--zoo-source SPEC]
+    mbrl-zoo grade N FILE|FOLDER ... [--json results.json] [--csv grades.csv] [--quick] [--public-only]
+                   [--workers K] [--set CHECK.KEY=VALUE ...] [--quiet]
 
 Bad input (unknown names, bad keys or values, incompatible pairings, unknown env ids) prints one
 paragraph on stderr and exits with code 2, before any results folder is made.
@@ -124,6 +128,28 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-tasks", help="compare each task's reward/termination with its env")
     check.add_argument("--task", action="append", default=[], help="only this task (repeatable)")
     check.add_argument("--transitions", type=int, default=500, help="random transitions per task")
+
+    assignment = sub.add_parser("assignment", help="course assignments: list them, write a student pack")
+    assignment_sub = assignment.add_subparsers(dest="assignment_command", required=True, parser_class=_Parser)
+    assignment_sub.add_parser("list", help="the assignments, their files and checks")
+    make = assignment_sub.add_parser("make", help="write the student pack of assignment N")
+    make.add_argument("number", type=int, metavar="N", help="assignment number (mbrl-zoo assignment list)")
+    make.add_argument("--out", required=True, help="new folder for the pack")
+    make.add_argument("--zoo-source", metavar="SPEC",
+                      help="what students pip-install to get the zoo (default: this checkout's folder)")
+
+    grade = sub.add_parser("grade", help="grade submissions of assignment N: table, Gradescope JSON, CSV")
+    grade.add_argument("number", type=int, metavar="N", help="assignment number (mbrl-zoo assignment list)")
+    grade.add_argument("submissions", nargs="+", metavar="FILE|FOLDER",
+                       help="submitted files; a folder stands for its .py files and its subfolders' student files")
+    grade.add_argument("--json", metavar="results.json", help="Gradescope results of the (one) submission")
+    grade.add_argument("--csv", metavar="grades.csv", help="one row per submission, one column per check")
+    grade.add_argument("--quick", action="store_true", help="skip the end-to-end checks")
+    grade.add_argument("--public-only", action="store_true", help="only the checks of the student pack")
+    grade.add_argument("--workers", type=int, default=1, help="checks run at once (default 1)")
+    grade.add_argument("--set", action="append", default=[], metavar="CHECK.KEY=VALUE",
+                       help="change a check's points, timeout_s or parameter, e.g. pets_cartpole.steps=1500")
+    grade.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
 
@@ -278,8 +304,56 @@ def cmd_check_tasks(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_assignment(args: argparse.Namespace) -> int:
+    from mbrl_zoo.app import assignments
+
+    if args.assignment_command == "list":
+        for a in assignments.assignments():
+            checks = a.checks()
+            hidden = sum(c.hidden for c in checks)
+            print(f"{a.number}  {a.title}: {a.student_file}, {len(checks)} checks ({hidden} hidden), "
+                  f"{sum(c.points for c in checks):g} points")
+            print(textwrap.fill(a.summary, width=100, initial_indent="   ", subsequent_indent="   "))
+        return 0
+    written = assignments.make_pack(args.number, args.out, args.zoo_source)
+    print(f"wrote the pack of assignment {args.number} to {args.out}: {', '.join(p.name for p in written)}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from mbrl_zoo.app import assignments, grade
+    from mbrl_zoo.io import atomic_write_json, atomic_write_text
+
+    assignment = assignments.get(args.number)
+    named = assignments.submissions(args.submissions, assignment.student_file)
+    if args.json and len(named) != 1:
+        raise UserError(f"--json writes one submission's Gradescope results; got {len(named)} submissions. "
+                        "Use --csv for several.")
+    if args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}.")
+    checks = grade.override(assignment.checks(public_only=args.public_only), grade.parse_settings(args.set))
+    total = len(named) * len([c for c in checks if not (args.quick and c.slow)])
+    done = iter(range(1, total + 1))
+
+    def tell(name: str, result: grade.CheckResult) -> None:
+        verdict = "ok" if result.passed else "FAILED"
+        print(f"[{next(done)}/{total}] {name} {result.check.name}: {verdict} ({result.seconds:.1f} s)",
+              file=sys.stderr, flush=True)
+
+    reports = grade.grade_all([path for _, path in named], checks, names=[name for name, _ in named],
+                              workers=args.workers, quick=args.quick, progress=None if args.quiet else tell)
+    for report in reports:
+        print(grade.format_table(report))
+        print()
+    if args.json:
+        atomic_write_json(args.json, grade.gradescope_results(reports[0]))
+    if args.csv:
+        atomic_write_text(args.csv, grade.grades_csv(reports))
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "config": cmd_config, "run": cmd_run, "sweep": cmd_sweep, "compare": cmd_compare,
-            "report": cmd_report, "check-tasks": cmd_check_tasks}
+            "report": cmd_report, "check-tasks": cmd_check_tasks, "assignment": cmd_assignment, "grade": cmd_grade}
 
 
 def entry_point() -> None:
