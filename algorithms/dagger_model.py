@@ -315,7 +315,8 @@ def train(config: RunConfig, run: Run) -> None:
         # D_expert, then M_1 <- Train(D_expert) and pi_1 plans in it.
         if cfg.expert_steps > 0:
             progress["expert_return"] = collect_expert(config, loop, expert)
-        loop.stats.update(model.refit(learner, loop.streams.torch, other=expert, other_share=1.0))
+        with loop.phase("fitting the model"):
+            loop.stats.update(model.refit(learner, loop.streams.torch, other=expert, other_share=1.0))
         progress["started"] = True
     expert_episodes = episodes_of(expert)
     if progress["finished"]:
@@ -349,7 +350,8 @@ def train(config: RunConfig, run: Run) -> None:
         # D_learner <- D_learner U D_i (or D_i alone), M_{i+1} <- Train(f D_expert + (1 - f) D_learner).
         gather(learner, latest, cfg.aggregate)
         if cfg.refit:
-            loop.stats.update(model.refit(learner, loop.streams.torch, other=expert, other_share=cfg.expert_fraction))
+            with loop.phase("fitting the model"):
+                loop.stats.update(model.refit(learner, loop.streams.torch, other=expert, other_share=cfg.expert_fraction))
         empty(latest)
         progress.update(iteration=i + 1, returns=[])
 

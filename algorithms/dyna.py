@@ -67,7 +67,8 @@ def train(config: RunConfig, run: Run) -> None:
         if loop.env_step < cfg.random_steps:
             continue
         if (loop.env_step - cfg.random_steps) % cfg.refit_every == 0:
-            loop.stats.update(model.refit(real, loop.streams.torch))
+            with loop.phase("fitting the model"):
+                loop.stats.update(model.refit(real, loop.streams.torch))
         starts = real.sample(cfg.rollouts_per_step, loop.streams.torch).obs
         imagined.add_batch(branched_rollouts(model.dynamics, starts, lambda o: agent.policy(o)[0], cfg.rollout_length,
                                              model.reward_fn, model.termination_fn, loop.streams.torch))

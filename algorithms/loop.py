@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +174,7 @@ class EnvLoop:
         self._last_info: dict = {}
         self._checkpointed_at = run.wall_s()
         self._finished = False
+        self._acting_at_random, self._shown_phase = False, None
 
     # setup ------------------------------------------------------------------------------------
     def keep(self, **parts: Any) -> None:
@@ -208,8 +210,19 @@ class EnvLoop:
         self._eval_policy = policy
 
     def random_action(self) -> np.ndarray:
-        """A uniform draw from the action box, (A,)."""
+        """A uniform draw from the action box, (A,); the progress bar shows ``random actions``."""
+        self._acting_at_random = True
         return self.streams.numpy.uniform(self.low, self.high).astype(np.float32)
+
+    @contextmanager
+    def phase(self, text: str) -> Iterator[None]:
+        """Show ``text`` on the progress bar while the block runs (``with loop.phase("fitting the
+        model"): ...``); the bar goes back to the acting phase after it."""
+        self.run.set_phase(text)
+        try:
+            yield
+        finally:
+            self._shown_phase = None
 
     # the loop ---------------------------------------------------------------------------------
     @property
@@ -254,6 +267,11 @@ class EnvLoop:
         self._episode_steps += 1
         self._last_info = info
         self.run.advance(self.env_step)
+        phase = "random actions" if self._acting_at_random else "acting"
+        if phase != self._shown_phase:
+            self.run.set_phase(phase)
+            self._shown_phase = phase
+        self._acting_at_random = False
         if step.terminated or step.truncated:
             self._ended, self._obs = step, None
         else:

@@ -124,7 +124,8 @@ def train(config: RunConfig, run: Run) -> None:
         if n < distil_end:  # phases 1 and 2: model-based control, then DAgger
             loop.stats["phase"] = 0 if n < cfg.mpc_steps else 1
             if n >= cfg.random_steps and (n - cfg.random_steps) % cfg.refit_every == 0:
-                loop.stats.update(model.refit(real, loop.streams.torch))
+                with loop.phase("fitting the model"):
+                    loop.stats.update(model.refit(real, loop.streams.torch))
             if n >= cfg.mpc_steps and (n - cfg.mpc_steps) % cfg.dagger_steps == 0 and expert["obs"]:
                 clone()
             continue

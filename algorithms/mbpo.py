@@ -115,7 +115,8 @@ def train(config: RunConfig, run: Run) -> None:
         if steps_learning % cfg.refit_every == 0:
             # Train the model on the real data; then roll it out for k steps from real states into
             # a model buffer that keeps model_retain_epochs epochs of rollouts.
-            loop.stats.update(model.refit(real, loop.streams.torch))
+            with loop.phase("fitting the model"):
+                loop.stats.update(model.refit(real, loop.streams.torch))
             k = rollout_length(steps_learning // cfg.epoch_length, cfg.rollout_schedule)
             imagined.resize(model_buffer_capacity(cfg.rollout_batch_size, k, cfg.epoch_length, cfg.refit_every,
                                                   cfg.model_retain_epochs))

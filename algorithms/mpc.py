@@ -119,7 +119,8 @@ def train(config: RunConfig, run: Run) -> None:
         fit_due = learns and len(real) > 0 and (
             progress["last_fit"] is None or loop.env_step - progress["last_fit"] >= cfg.refit_every)
         if fit_due and (not model.trainable or loop.env_step >= cfg.random_steps):
-            loop.stats.update(model.refit(real, loop.streams.torch))
+            with loop.phase("fitting the model"):
+                loop.stats.update(model.refit(real, loop.streams.torch))
             if value is not None:
                 discount = {"discount": cfg.discount} if cfg.value_kind == "td" else {}
                 loop.stats.update(value.fit(real, **discount, updates=cfg.value_updates,

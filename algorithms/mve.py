@@ -65,7 +65,8 @@ def train(config: RunConfig, run: Run) -> None:
         if loop.env_step < cfg.random_steps:
             continue
         if (loop.env_step - cfg.random_steps) % cfg.refit_every == 0:
-            loop.stats.update(model.refit(real, loop.streams.torch))
+            with loop.phase("fitting the model"):
+                loop.stats.update(model.refit(real, loop.streams.torch))
         for _ in range(cfg.updates_per_step):
             batch = real.sample(cfg.batch_size, loop.streams.torch)
             pairs_obs, pairs_act, target = mve_critic_batch(model.dynamics, agent, batch, cfg.horizon, model.reward_fn,

@@ -98,6 +98,13 @@ class Run:
                              desc=self.label, initial=self.rows[-1]["env_step"] if self.rows else 0)
         return self._bar
 
+    def set_phase(self, phase: str) -> None:
+        """Show what the run is doing now (``random actions``, ``fitting the model``, ...) beside
+        its name on the progress bar, at once (a long fit would otherwise freeze the bar unexplained)."""
+        bar = self._progress()
+        if bar is not None:
+            bar.set_description(f"{self.label} [{phase}]", refresh=True)
+
     def advance(self, env_step: int, **postfix: float) -> None:
         """Move the progress bar to ``env_step`` (call as often as convenient)."""
         bar = self._progress()

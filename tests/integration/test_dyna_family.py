@@ -180,3 +180,21 @@ def test_the_mbpo_pairing_applies_the_task_preset_under_user_overrides():
     overridden = resolve("mbpo", {"run": {"task": "Hopper-v5"}, "algorithm": {"updates_per_step": 5}})
     assert overridden.algorithm.updates_per_step == 5
     assert overridden.algorithm.rollout_schedule == (20, 100, 1, 15)
+
+
+class PhaseRecordingRun(Run):
+    phases: list[str] = []
+
+    def set_phase(self, phase):
+        type(self).phases.append(phase)
+        super().set_phase(phase)
+
+
+def test_the_progress_bar_names_the_phase_as_it_changes(tmp_path):
+    """Random warm-up, fitting the model (shown before the fit starts, so a long fit explains the
+    still bar), then acting."""
+    PhaseRecordingRun.phases = []
+    train(tmp_path, "mbpo", steps=120, model=small("pe", ensemble_size=2, num_elites=1), run_class=PhaseRecordingRun)
+    phases = PhaseRecordingRun.phases
+    assert phases[0] == "random actions" and "fitting the model" in phases
+    assert phases.index("fitting the model") < len(phases) - 1 - phases[::-1].index("acting")
