@@ -70,7 +70,7 @@ class RunSettings:
     """Seeds the env resets, the networks' initialisation and every random stream."""
     steps: int = setting(2000, ">= 1", note="environment steps in all, --steps")
     """Environment steps in all; the episode running when they end is cut there (marked ``cut``)."""
-    threads: int = setting(1, ">= 1", note="torch CPU threads, --threads")
+    threads: int = setting(1, "[1, 1024]", note="torch CPU threads, --threads")
     """Torch's CPU threads for this run."""
 
 

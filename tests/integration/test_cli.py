@@ -69,6 +69,7 @@ def test_list_prints_every_table(capsys):
     (["run", "pets", "--resume"], "no checkpoint.pt"),
     (["run", "pets", "--steps", "0"], "run.steps=0 is not allowed: it must be >= 1 (environment steps in all, --steps)"),
     (["run", "pets", "--seed", "-1"], "run.seed=-1 is not allowed: it must lie in [0, 2**32)"),
+    (["run", "pets", "--threads", "1000000000000"], "run.threads=1000000000000 is not allowed: it must lie in [1, 1024]"),
     (["run", "pets", "--set", "model.angle_dims=[1, 1]"], "model.angle_dims=[1, 1] is not allowed: each element may "
                                                           "appear once, and 1 repeats"),
     (["run", "pets", "--set", "model.angle_dims=[9]"], "model.angle_dims=[9] is not allowed: each index must lie in "
