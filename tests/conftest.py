@@ -14,6 +14,24 @@ def _seeded():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _registry_restored():
+    """Components a test registers (a plug-in file, a test's own model) are gone after it, with
+    the plug-in modules, so that tests which list every registered component see the zoo's own."""
+    import sys
+
+    from mbrl_zoo import registry
+
+    tables = [registry.TASKS, registry.MODELS, registry.PLANNERS, registry.ALGORITHMS, registry.PAIRINGS]
+    before = [dict(table._entries) for table in tables]
+    yield
+    for table, entries in zip(tables, before):
+        table._entries.clear()
+        table._entries.update(entries)
+    for name in [m for m in sys.modules if m.startswith("mbrl_zoo_plugin_")]:
+        del sys.modules[name]
+
+
 def write_run(folder, pairing, seed, returns, *, task="cartpole-balance", episode_steps=100, cut=None,
               wall_s=None, machine=None, **sections):
     """A run folder as ``mbrl-zoo run`` writes one: ``config.json`` (``sections`` maps a section to
