@@ -296,25 +296,10 @@ def test_a_discrete_algorithm_with_mcts_is_accepted_on_a_discrete_task_only():
         ALGORITHMS.remove("_search-agent")
 
 
-def test_the_speed_benchmark_plays_an_oracle_episode_and_times_a_search(capsys, monkeypatch):
-    import importlib.util
-    import json
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "mcts_speed.py"
-    module_spec = importlib.util.spec_from_file_location("mcts_speed", path)
-    bench = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(bench)
-    argv = ["mcts_speed.py", "--episode", "--simulations", "4", "--rollout-depth", "3", "--threads", "1"]
-    monkeypatch.setattr(sys, "argv", argv)
-    threads = torch.get_num_threads()
-    try:
-        bench.main()
-    finally:
-        torch.set_num_threads(threads)
-    out = json.loads(capsys.readouterr().out)
+def test_the_speed_benchmark_plays_an_oracle_episode_and_times_a_search(run_benchmark, benchmark_module):
+    out = run_benchmark("mcts_speed", "--episode", "--simulations", "4", "--rollout-depth", "3", "--threads", "1")
     assert out["benchmark"] == "mcts_episode" and out["return"] == out["steps"] >= 8  # +1 per step, at least 8
+    bench = benchmark_module("mcts_speed")
     states = bench.start_states(2, torch.float64)
     rate = bench.sims_per_second(cartpole_step, zero_value, states, MCTSConfig(simulations=5), repeats=1)
     assert rate > 0
