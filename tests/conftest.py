@@ -1,4 +1,8 @@
+import importlib.util
+import json
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "disable")
 
@@ -6,6 +10,8 @@ import pytest
 import torch
 
 torch.set_num_threads(1)
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +68,35 @@ def write_run(folder, pairing, seed, returns, *, task="cartpole-balance", episod
 def make_run():
     """:func:`write_run`, for tests that build run folders by hand."""
     return write_run
+
+
+def _load_benchmark(name: str):
+    module_spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def benchmark_module():
+    """``benchmark_module(name)``: ``benchmarks/<name>.py`` imported as a module (the folder is not a
+    package)."""
+    return _load_benchmark
+
+
+@pytest.fixture
+def run_benchmark(monkeypatch, capsys):
+    """``run_benchmark(name, *args)``: run ``benchmarks/<name>.py``'s ``main()`` with command-line
+    ``args`` and return the JSON line it printed, as a dict; torch's thread count is restored."""
+
+    def run(name: str, *args: str) -> dict:
+        module = _load_benchmark(name)
+        monkeypatch.setattr(sys, "argv", [f"{name}.py", *args])
+        threads = torch.get_num_threads()
+        try:
+            module.main()
+        finally:
+            torch.set_num_threads(threads)
+        return json.loads(capsys.readouterr().out)
+
+    return run

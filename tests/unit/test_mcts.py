@@ -231,6 +231,15 @@ def test_unknown_settings_and_broken_functions_raise():
         search(ROOT, two_step, uniform_prior(2), lambda obs: torch.full((obs.shape[0],), float("nan")))
 
 
+def test_a_component_declaring_an_unknown_kind_of_actions_is_a_user_error():
+    class Hybrid:
+        action_space = "hybrid"
+
+    with pytest.raises(UserError, match="Hybrid.action_space is 'hybrid'; expected one of 'continuous', 'discrete'"):
+        action_space_of(Hybrid)
+    assert action_space_of(object()) == "continuous"  # nothing declared: the zoo's original kind
+
+
 def test_mcts_is_a_registered_planner_for_discrete_actions():
     entry = PLANNERS.get("mcts")
     assert entry.obj is MCTS and entry.config_class() is MCTSConfig
@@ -285,3 +294,12 @@ def test_a_discrete_algorithm_with_mcts_is_accepted_on_a_discrete_task_only():
     finally:
         PAIRINGS.remove("_search")
         ALGORITHMS.remove("_search-agent")
+
+
+def test_the_speed_benchmark_plays_an_oracle_episode_and_times_a_search(run_benchmark, benchmark_module):
+    out = run_benchmark("mcts_speed", "--episode", "--simulations", "4", "--rollout-depth", "3", "--threads", "1")
+    assert out["benchmark"] == "mcts_episode" and out["return"] == out["steps"] >= 8  # +1 per step, at least 8
+    bench = benchmark_module("mcts_speed")
+    states = bench.start_states(2, torch.float64)
+    rate = bench.sims_per_second(cartpole_step, zero_value, states, MCTSConfig(simulations=5), repeats=1)
+    assert rate > 0

@@ -124,23 +124,8 @@ def test_check_task_counts_observations_that_are_not_the_state():
     assert result.state_mismatches > 0 and not result.ok and "not (qpos, qvel)" in str(result)
 
 
-def test_oracle_speed_benchmark_times_both_paths_and_finds_them_identical(capsys, monkeypatch):
-    import importlib.util
-    import json
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "oracle_speed.py"
-    module_spec = importlib.util.spec_from_file_location("oracle_speed", path)
-    bench = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(bench)
-    monkeypatch.setattr(sys, "argv", ["oracle_speed.py", "--rows", "8", "--rounds", "1", "--threads", "1"])
-    threads = torch.get_num_threads()
-    try:
-        bench.main()
-    finally:
-        torch.set_num_threads(threads)
-    out = json.loads(capsys.readouterr().out)
+def test_oracle_speed_benchmark_times_both_paths_and_finds_them_identical(run_benchmark):
+    out = run_benchmark("oracle_speed", "--rows", "8", "--rounds", "1", "--threads", "1")
     assert sorted(out["tasks"]) == sorted(OBS_IS_STATE)
     for figures in out["tasks"].values():
         assert figures["identical"] and figures["rollout_us_per_row"] > 0 and figures["loop_us_per_row"] > 0

@@ -319,14 +319,8 @@ def test_pets_pusher_reward_is_the_papers_weighted_l1_cost():
     assert reward == pytest.approx(info["reward_dist"] + info["reward_near"] + info["reward_ctrl"])
 
 
-def test_the_pusher_oracle_diagnostic_reads_the_whole_state_from_its_observation():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).parents[2] / "benchmarks" / "pusher_oracle.py"
-    module_spec = importlib.util.spec_from_file_location("pusher_oracle", path)
-    pusher_oracle = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(pusher_oracle)
+def test_the_pusher_oracle_diagnostic_reads_the_whole_state_from_its_observation(benchmark_module):
+    pusher_oracle = benchmark_module("pusher_oracle")
     rng = np.random.default_rng(0)
     for env_class in pusher_oracle.ENVS.values():
         env = pusher_oracle.with_cylinder_velocity(env_class)()
