@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from mbrl_zoo.buffer import ReplayBuffer, episode_spans
+from mbrl_zoo.device import seeded_generator
 from mbrl_zoo.config import RunConfig, from_dict
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.diagnostics import trajectory_errors
@@ -219,7 +220,7 @@ def collect_expert(config: RunConfig, loop: EnvLoop, into: ReplayBuffer) -> floa
             return None
         last = int(complete.nonzero()[-1, 0]) + 1
         return float(data.rew[:last].sum()) / int(complete.sum())
-    generator = torch.Generator().manual_seed(loop.seed + 7)
+    generator = seeded_generator(loop.seed + 7)
     rng = np.random.default_rng([loop.seed, 7])
     policy = expert_policy(config, loop, kind, source, generator)
     half_width = (loop.high - loop.low) / 2

@@ -44,6 +44,7 @@ import torch
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
+from mbrl_zoo.device import generator_state, load_generator_state, seeded_generator
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.runs import Run, episode_seed, final_info
 
@@ -82,14 +83,14 @@ class RandomStreams:
     np.random.Generator for random actions)."""
 
     def __init__(self, seed: int):
-        self.torch = torch.Generator().manual_seed(int(seed) + 1)
+        self.torch = seeded_generator(int(seed) + 1)
         self.numpy = np.random.default_rng([int(seed), 1])
 
     def state_dict(self) -> dict:
-        return {"torch": self.torch.get_state(), "numpy": self.numpy.bit_generator.state}
+        return {"torch": generator_state(self.torch), "numpy": self.numpy.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
-        self.torch.set_state(state["torch"])
+        load_generator_state(self.torch, state["torch"])
         self.numpy.bit_generator.state = state["numpy"]
 
 

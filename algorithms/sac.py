@@ -24,6 +24,7 @@ from torch import nn
 
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import RunConfig
+from mbrl_zoo.device import generator_state, load_generator_state, seeded_generator
 from mbrl_zoo.models.layers import StackedMLP
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run
@@ -91,7 +92,7 @@ class SACAgent:
         low = torch.as_tensor(np.asarray(action_low), dtype=torch.float32)
         high = torch.as_tensor(np.asarray(action_high), dtype=torch.float32)
         self.action_center, self.action_scale = (high + low) / 2, (high - low) / 2
-        self.generator = torch.Generator().manual_seed(int(seed))
+        self.generator = seeded_generator(seed)
         self.actor = StackedMLP(1, obs_dim, 2 * act_dim, hidden, self.generator)
         self.critic = StackedMLP(2, obs_dim + act_dim, 1, hidden, self.generator)
         self.target_critic = StackedMLP(2, obs_dim + act_dim, 1, hidden, self.generator)
@@ -156,7 +157,7 @@ class SACAgent:
         single = x.ndim == 1
         action, _ = self.policy(x.unsqueeze(0) if single else x, deterministic)
         action = action[0] if single else action
-        return action.numpy() if is_numpy else action
+        return action.cpu().numpy() if is_numpy else action
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         """The deterministic action (A,) for obs (O,): tanh of the policy's mean (for evaluation)."""
@@ -241,7 +242,7 @@ class SACAgent:
                     "target_critic": self.target_critic.state_dict(), "log_alpha": self.log_alpha.detach()}
         return copy.deepcopy({"networks": networks, "actor_optim": self.actor_optim.state_dict(),
                               "critic_optim": self.critic_optim.state_dict(),
-                              "alpha_optim": self.alpha_optim.state_dict(), "generator": self.generator.get_state()})
+                              "alpha_optim": self.alpha_optim.state_dict(), "generator": generator_state(self.generator)})
 
     def load_state_dict(self, state: dict) -> None:
         networks = state["networks"]
@@ -253,7 +254,7 @@ class SACAgent:
         self.actor_optim.load_state_dict(state["actor_optim"])
         self.critic_optim.load_state_dict(state["critic_optim"])
         self.alpha_optim.load_state_dict(state["alpha_optim"])
-        self.generator.set_state(state["generator"])
+        load_generator_state(self.generator, state["generator"])
 
 
 def train(config: RunConfig, run: Run) -> None:

@@ -136,7 +136,7 @@ class ReplayBuffer:
 
     @classmethod
     def load(cls, path: str | Path) -> "ReplayBuffer":
-        state = torch.load(path, weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
         buffer = cls(state["obs_dim"], state["act_dim"], state["capacity"])
         buffer.load_state_dict(state)
         return buffer

@@ -27,9 +27,10 @@ from typing import Any
 
 import yaml
 
+from mbrl_zoo.device import DEVICE_PATTERN, check_device
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import ALGORITHMS, MODELS, PAIRINGS, PLANNERS, TASKS, Entry, action_space_of, check_compatible
-from mbrl_zoo.settings import build_dataclass, coerce, setting
+from mbrl_zoo.settings import SettingError, build_dataclass, coerce, setting
 
 __all__ = ["RunConfig", "RunSettings", "build_dataclass", "check_buildable", "coerce", "from_dict", "load_yaml",
            "merge", "parse_set", "resolve", "upgrade"]
@@ -72,6 +73,13 @@ class RunSettings:
     """Environment steps in all; the episode running when they end is cut there (marked ``cut``)."""
     threads: int = setting(1, "[1, 1024]", note="torch CPU threads, --threads")
     """Torch's CPU threads for this run."""
+    device: str = "cpu"
+    """Where networks, buffers and random generators live: ``cpu``, ``cuda`` or ``cuda:N``
+    (:mod:`mbrl_zoo.device`); the environment stays on the CPU. ``--resume`` accepts another device."""
+
+    def __post_init__(self):
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise SettingError({"device": self.device}, "it must be 'cpu', 'cuda' or 'cuda:N'")
 
 
 @dataclass(frozen=True)
@@ -270,6 +278,7 @@ def check_buildable(config: RunConfig) -> None:
     from mbrl_zoo.models.base import validate_model
     from mbrl_zoo.tasks import check_task
 
+    check_device(config.run.device)
     spec = config.task_spec()
     check = check_task(spec, transitions=100, seed=config.run.seed)
     if not check.ok:

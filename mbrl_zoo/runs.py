@@ -160,7 +160,7 @@ class Run:
         path = self.out_dir / "checkpoint.pt"
         if not path.exists():
             return None
-        saved = torch.load(path, weights_only=False)
+        saved = torch.load(path, map_location="cpu", weights_only=False)
         self.rows = list(saved["rows"])
         self._elapsed_before = saved["wall_s"]
         self._start = self._episode_start = time.perf_counter()
@@ -262,7 +262,7 @@ def read_metrics(out_dir: str | Path) -> list[dict[str, Any]]:
 
 def check_resumable(out_dir: str | Path, config: dict[str, Any]) -> None:
     """Refuse (:class:`UserError`) to continue the run saved in ``out_dir`` under ``config`` (a
-    ``config.json`` dict) when any setting but ``run.steps`` and ``run.threads`` differs from the
+    ``config.json`` dict) when any setting but ``run.steps``, ``run.threads`` and ``run.device`` differs from the
     saved one, or when
     ``run.steps`` is below the env steps the run has already logged."""
     out_dir = Path(out_dir)
@@ -286,7 +286,7 @@ def _check_same_config(saved_path: Path, config: dict[str, Any]) -> None:
         from mbrl_zoo.config import from_dict
 
         saved = from_dict(saved).to_dict()
-    ignore = {"steps", "threads"}
+    ignore = {"steps", "threads", "device"}
     differ = [
         f"{section}.{key}"
         for section in sorted(set(saved) | set(config))

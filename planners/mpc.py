@@ -150,7 +150,7 @@ class MPCPolicy:
             action = self.controller.act(objective, self.generator)
         self.plan_s += time.perf_counter() - start
         self.calls += 1
-        return action.numpy()
+        return action.cpu().numpy()
 
     @property
     def ms_per_call(self) -> float:

@@ -66,12 +66,12 @@ def _print_warning(text: str) -> None:
 
 
 def train(pairing: str, task: str | None = None, *, steps: int | None = None, seed: int | None = None,
-          threads: int | None = None, out: str | Path | None = None,
+          threads: int | None = None, device: str | None = None, out: str | Path | None = None,
           overrides: Mapping[str, Mapping[str, Any]] | None = None, resume: bool = False, overwrite: bool = False,
           quiet: bool = False, label: str | None = None, warn=None) -> Path:
     """Train ``pairing`` on ``task`` and return its results folder.
 
-    ``overrides`` maps sections to settings, e.g. ``{"planner": {"population_size": 200}}``; the
+    ``threads`` and ``device`` set ``run.threads`` and ``run.device``; ``overrides`` maps sections to settings, e.g. ``{"planner": {"population_size": 200}}``; the
     run folder defaults to ``runs/PAIRING/TASK/seedS`` (the committed reference runs live under
     ``results/``); ``label`` names the run on its progress bar (default ``PAIRING TASK seedS``);
     ``warn(text)`` receives one line when the budget ends before learning starts (default: print
@@ -80,6 +80,7 @@ def train(pairing: str, task: str | None = None, *, steps: int | None = None, se
     (:func:`mbrl_zoo.results.machine`). ``mbrl-zoo run`` is this function.
     """
     from mbrl_zoo.config import check_buildable, merge, resolve
+    from mbrl_zoo.device import on_device
     from mbrl_zoo.io import atomic_write_json
     from mbrl_zoo.registry import ALGORITHMS
     from mbrl_zoo.results import MACHINE_FILE, machine
@@ -87,8 +88,8 @@ def train(pairing: str, task: str | None = None, *, steps: int | None = None, se
 
     if resume and overwrite:
         raise UserError("--resume continues the run in the results folder and --overwrite replaces it; pass one of them.")
-    flags = {k: v for k, v in (("task", task), ("seed", seed), ("steps", steps), ("threads", threads))
-             if v is not None}
+    flags = {k: v for k, v in (("task", task), ("seed", seed), ("steps", steps), ("threads", threads),
+                                                  ("device", device)) if v is not None}
     config = resolve(pairing, merge({k: dict(v) for k, v in (overrides or {}).items()}, {"run": flags}))
     check_buildable(config)
     warm_up = getattr(config.algorithm, "random_steps", 0)
@@ -103,7 +104,8 @@ def train(pairing: str, task: str | None = None, *, steps: int | None = None, se
               label=label or f"{config.pairing} {config.run.task} seed{config.run.seed}")
     logged = len(read_metrics(out))
     try:
-        ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
+        with on_device(config.run.device):
+            ALGORITHMS.get(config.algorithm_name).obj.train(config, run)
     finally:
         run.close()
         if len(run.rows) > logged or not (out / MACHINE_FILE).exists():

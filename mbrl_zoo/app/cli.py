@@ -2,7 +2,8 @@
 
     mbrl-zoo list [tasks|models|planners|algorithms|pairings]
     mbrl-zoo config PAIRING [--task T] [--set SECTION.KEY=VALUE ...] [--config FILE.yaml]
-    mbrl-zoo run PAIRING --task T --seed S [--steps N] [--out DIR] [--set ...] [--resume | --overwrite] [--quiet]
+    mbrl-zoo run PAIRING --task T --seed S [--steps N] [--threads N] [--device D] [--out DIR] [--set ...]
+                 [--resume | --overwrite] [--quiet]
     mbrl-zoo sweep --pairings P ... --tasks T ... [--seeds S ...] [--steps N] [--set ...]
                    [--grid SECTION.KEY=V1,V2,... ...] [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
     mbrl-zoo sweep --spec FILE.yaml [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, help="random seed (default 0)")
         p.add_argument("--steps", type=int, help="environment steps in all")
         p.add_argument("--threads", type=int, help="torch CPU threads (default 1; more pay only on idle cores)")
+        p.add_argument("--device", help="cpu (default), cuda or cuda:N: where networks and buffers live")
         p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override a setting, e.g. planner.population_size=200 (repeatable)")
         p.add_argument("--config", metavar="FILE.yaml", help="YAML file of section: {key: value} overrides")
@@ -173,7 +175,7 @@ def _resolve(args: argparse.Namespace):
     from mbrl_zoo.config import load_yaml, merge, parse_set, resolve
 
     flags = {k: v for k, v in (("task", args.task), ("seed", args.seed), ("steps", args.steps),
-                               ("threads", args.threads)) if v is not None}
+                               ("threads", args.threads), ("device", args.device)) if v is not None}
     layers = [load_yaml(args.config)] if args.config else []
     return resolve(args.pairing, merge(*layers, parse_set(args.set), {"run": flags}))
 
@@ -209,8 +211,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mbrl_zoo.config import load_yaml, merge, parse_set
 
     layers = [load_yaml(args.config)] if args.config else []
-    out = train(args.pairing, args.task, steps=args.steps, seed=args.seed, threads=args.threads, out=args.out,
-                overrides=merge(*layers, parse_set(args.set)), resume=args.resume, overwrite=args.overwrite,
+    out = train(args.pairing, args.task, steps=args.steps, seed=args.seed, threads=args.threads,
+                device=args.device, out=args.out, overrides=merge(*layers, parse_set(args.set)), resume=args.resume, overwrite=args.overwrite,
                 quiet=args.quiet)
     print(json.dumps(run_summary(out)))
     return 0

@@ -212,7 +212,7 @@ def holdout_rows(data: Batch, ratio: float) -> torch.Tensor:
     rows = torch.cat([data.obs.reshape(len(data), -1), data.act.reshape(len(data), -1)], 1)
     bits = rows.to(torch.float32).contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
     generator = torch.Generator().manual_seed(_HASH_SEED)
-    multipliers = torch.randint(1, HASH_PRIME, (bits.shape[1] + 2,), generator=generator)
+    multipliers = torch.randint(1, HASH_PRIME, (bits.shape[1] + 2,), generator=generator, device="cpu").to(bits.device)
     mixed = ((bits % HASH_PRIME) * multipliers[:-2] % HASH_PRIME).sum(1) % HASH_PRIME
     u = (mixed * multipliers[-2] + multipliers[-1]) % HASH_PRIME
     held_out = u.to(torch.float64) / HASH_PRIME < ratio
