@@ -18,6 +18,8 @@ POPULATION_CAP_NOTE = "a cap that keeps one iteration's candidates in memory"
 """Why every planner's ``population_size`` range ends at 10**7 (its message's note)."""
 ITERATIONS_CAP_NOTE = "a cap: more would take hours per plan"
 """Why every planner's ``iterations`` range ends at 10**5 (its message's note)."""
+STD_CAP_NOTE = "in half-widths of the action box; past a few, every sample is clipped to the box's edges"
+"""Why the sampling stds' ranges end at 1000 (their messages' note): far larger ones overflow float32."""
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 """``objective(actions (N, H, A)) -> (N,)`` returns to maximise; NaN/inf rank last."""

@@ -16,7 +16,8 @@ import torch
 
 from mbrl_zoo.registry import register_planner
 from mbrl_zoo.settings import build_dataclass, setting
-from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, STD_CAP_NOTE,
+                           BestSoFar, Callback, Objective, Planner,
                            finite_or_worst, iteration_stats, mean_or_best)
 
 MIN_STD = 1e-6
@@ -78,7 +79,7 @@ class CEMConfig:
     momentum: float = setting(0.1, "[0, 1)")
     """Weight of the old distribution: new mean and std = ``momentum * old + (1 - momentum) *
     elites'`` (mbrl-lib's ``alpha``)."""
-    initial_std: float = setting(0.5, "> 0")
+    initial_std: float = setting(0.5, "(0, 1000]", note=STD_CAP_NOTE)
     """Initial sampling std in units of the half-width of the action box (0.5 gives std =
     (high - low) / 4, mbrl-lib's initial variance)."""
     return_best: bool = False

@@ -19,7 +19,8 @@ import torch
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import register_planner
 from mbrl_zoo.settings import build_dataclass, setting
-from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, STD_CAP_NOTE,
+                           BestSoFar, Callback, Objective, Planner,
                            finite_or_worst, iteration_stats)
 
 ADAM_BETAS = (0.9, 0.999)
@@ -34,9 +35,9 @@ class GradientPlannerConfig:
     """Action sequences optimised in parallel."""
     iterations: int = setting(50, "[1, 10**5]", note=ITERATIONS_CAP_NOTE)
     """Adam steps per plan."""
-    learning_rate: float = setting(0.05, "> 0")
+    learning_rate: float = setting(0.05, "(0, 100]", note="in box units ([-1, 1]); a step above 2 crosses the box")
     """Adam's step size in box coordinates (the action box mapped to [-1, 1])."""
-    initial_std: float = setting(0.3, ">= 0")
+    initial_std: float = setting(0.3, "[0, 1000]", note=STD_CAP_NOTE)
     """Std of the Gaussian noise (box units) added to the start sequence for every sequence but the first."""
 
 

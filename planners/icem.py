@@ -19,7 +19,8 @@ import torch
 
 from mbrl_zoo.registry import register_planner
 from mbrl_zoo.settings import SettingError, build_dataclass, setting
-from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, STD_CAP_NOTE,
+                           BestSoFar, Callback, Objective, Planner,
                            finite_or_worst, iteration_stats)
 from planners.cem import refit
 
@@ -81,7 +82,7 @@ class ICEMConfig:
     """Colored-noise beta: power spectral density ``1 / f^beta`` along time (0 = white, 2 = pink-to-brown)."""
     momentum: float = setting(0.1, "[0, 1)")
     """Weight of the old mean and std in each refit, as in CEM."""
-    initial_std: float = setting(0.5, "> 0")
+    initial_std: float = setting(0.5, "(0, 1000]", note=STD_CAP_NOTE)
     """Initial sampling std in units of the half-width of the action box."""
 
     def __post_init__(self):

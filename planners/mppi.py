@@ -16,7 +16,8 @@ import torch
 
 from mbrl_zoo.registry import register_planner
 from mbrl_zoo.settings import build_dataclass, setting
-from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, BestSoFar, Callback, Objective, Planner,
+from planners.base import (ITERATIONS_CAP_NOTE, POPULATION_CAP_NOTE, STD_CAP_NOTE,
+                           BestSoFar, Callback, Objective, Planner,
                            finite_or_worst, iteration_stats, mean_or_best)
 
 
@@ -28,9 +29,9 @@ class MPPIConfig:
     """Perturbed sequences per iteration."""
     iterations: int = setting(3, "[1, 10**5]", note=ITERATIONS_CAP_NOTE)
     """Rounds of perturbing and reweighting per plan."""
-    temperature: float = setting(1.0, "> 0")
+    temperature: float = setting(1.0, "[1e-8, 1e8]", note="in units of return; beyond, the weights overflow float32")
     """lambda, in units of return: weights are ``exp((R - max R) / temperature)``."""
-    noise_std: float = setting(0.5, "> 0")
+    noise_std: float = setting(0.5, "(0, 1000]", note=STD_CAP_NOTE)
     """Perturbation std in units of the half-width of the action box."""
     smoothing: float = setting(0.4, "[0, 1)")
     """PDDM's ``1 - beta``: the noise is ``u_t = (1 - smoothing) * eps_t + smoothing * u_{t-1}``,
