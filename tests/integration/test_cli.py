@@ -78,7 +78,7 @@ def test_list_prints_every_table(capsys):
     (["run", "pets", "--set", "planner.momentum=nan"], "planner.momentum=nan is not allowed: it must be a finite number"),
     (["run", "pets", "--set", "planner.initial_std=-inf"], "planner.initial_std=-inf is not allowed"),
     (["run", "pets", "--set", "planner.name=gradient", "--set", "planner.learning_rate=-1"],
-     "planner.learning_rate=-1.0 is not allowed: it must be > 0"),
+     "planner.learning_rate=-1.0 is not allowed: it must lie in (0, 100]"),
     (["run", "sac", "--set", "algorithm.lr=nan"], "algorithm.lr=nan is not allowed: it must be a finite number"),
     (["run", "sac", "--set", "algorithm.target_entropy=nan"], "algorithm.target_entropy=nan is not allowed"),
     (["--plugin", str(FIXTURES / "plugin_syntax_error.py"), "list"],

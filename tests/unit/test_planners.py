@@ -177,7 +177,7 @@ def test_bad_settings_are_refused():
         CEM(HIGH, LOW, H)
     with pytest.raises(UserError, match=r"^planner\.smoothing=1\.0 is not allowed"):
         MPPI(LOW, HIGH, H, smoothing=1.0)
-    with pytest.raises(UserError, match=r"^planner\.learning_rate=nan is not allowed: it must be a finite number > 0"):
+    with pytest.raises(UserError, match=r"^planner\.learning_rate=nan is not allowed: it must be a finite number in \(0, 100\]"):
         GradientPlanner(LOW, HIGH, H, learning_rate=math.nan)
     with pytest.raises(UserError, match=r"^planner\.num_elites=20, planner\.population_size=10 are not allowed"):
         ICEM(LOW, HIGH, H, population_size=10, num_elites=20)

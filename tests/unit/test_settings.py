@@ -143,7 +143,7 @@ def test_bad_values_of_built_in_components_are_refused_when_the_config_is_resolv
 
 
 @pytest.mark.parametrize("assignments, message", [
-    (["planner.name=gradient", "planner.learning_rate=-1"], "planner.learning_rate=-1.0 is not allowed: it must be > 0"),
+    (["planner.name=gradient", "planner.learning_rate=-1"], "planner.learning_rate=-1.0 is not allowed: it must lie in (0, 100]"),
     (["planner.name=icem", "planner.num_elites=400"], "planner.num_elites=400, planner.population_size=300 are not "
                                                       "allowed together"),
     (["planner.name=mppi", "planner.smoothing=1"], "planner.smoothing=1.0 is not allowed: it must lie in [0, 1)"),
