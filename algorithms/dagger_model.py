@@ -91,8 +91,8 @@ class Config(MPCSettings, FitSettings, AgentSettings):
     ``diagnostic_horizon`` H and ``diagnostic_stride``: the H-step errors start every that many
     steps of an episode.
 
-    Which settings apply to which ``policy``: ``discount`` to both (the planned return's discount;
-    SAC's, where it must be < 1). The SAC learner's settings (``hidden``, ``lr``, ``tau``,
+    Which settings apply to which ``policy``: ``discount`` to both (the planned return's discount,
+    the planning expert's included; SAC's, where it must be < 1). The SAC learner's settings (``hidden``, ``lr``, ``tau``,
     ``batch_size``, ``init_alpha``, ``learn_alpha``, ``target_entropy``) and ``sac_updates_per_iteration``,
     ``rollout_length``, ``rollout_batch_size``, ``rollout_every``, ``model_buffer_size`` and
     ``real_ratio`` apply only to ``sac``: with ``mpc`` a value other than the default is refused
