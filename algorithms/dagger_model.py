@@ -2,21 +2,32 @@
 Identification for Model-Based Reinforcement Learning", ICML 2012, Algorithm 1)::
 
     collect D_expert = {(s, a, s')} from an expert;  D_learner <- {}
-    fit a model M_1 on D_expert; pi_1 <- plan in M_1
+    fit a model M_1 on D_expert; compute pi_1 in M_1
     for i = 1..N:
         execute pi_i in the real world, collect D_i;  D_learner <- D_learner U D_i
         M_{i+1} <- Train(f D_expert + (1 - f) D_learner)       (f = expert_fraction, per minibatch)
-        pi_{i+1} <- plan in M_{i+1}
+        compute pi_{i+1} in M_{i+1}
     return the best of the policies executed, by real return
 
 Planning in a model fitted only to the expert's states (classical system identification) fails
 where the learner's own policy leads the system elsewhere; refitting on the learner's states
 bounds the model error under the state distribution the policy meets, which by the simulation
-lemma bounds the gap between planned and real return. Iteration i executes pi_i, the MPC policy
-of :class:`~planners.mpc.MPCPolicy` on M_i, for ``episodes_per_iteration`` real episodes; their
-mean return is pi_i's real return (MPC adds no exploration noise). The run stops after
-``iterations`` iterations (or at ``run.steps``, whichever comes first); the last iteration's
-data is not fitted again, since no later policy would be executed.
+lemma bounds the gap between planned and real return. Iteration i executes pi_i for
+``episodes_per_iteration`` real episodes; their mean return is pi_i's real return. The run stops
+after ``iterations`` iterations (or at ``run.steps``, whichever comes first); the last
+iteration's data is not fitted again, since no later policy would be executed.
+
+"Compute pi_i in M_i" is one of two things (``policy``):
+
+- ``mpc``: pi_i is the MPC policy of :class:`~planners.mpc.MPCPolicy` planning in M_i with the
+  run's planner as it acts.
+- ``sac``: one SAC agent (Haarnoja et al. 2018) is trained in M_i, Dyna-style, for
+  ``sac_updates_per_iteration`` updates on branched model rollouts from states of D_expert U
+  D_learner (:func:`train_in_model`), starting from where it stood after M_{i-1} (a warm start);
+  pi_i is its greedy policy a = tanh(mu(s)), scaled to the action box.
+
+Neither adds exploration noise to the real episodes. The run's checkpoint keeps the best iterate
+(``best``: its iteration, real return, model and, for ``sac``, agent), so it can act again.
 
 Expert sources (``expert``): ``oracle`` (MPC with the run's planner on the simulator itself,
 :class:`~mbrl_zoo.models.oracle.OracleModel`; tasks whose observation is the state), a run folder
@@ -27,7 +38,7 @@ run's planner on it), or a ``.npz`` data set (:func:`load_expert_dataset`).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -42,12 +53,13 @@ from mbrl_zoo.models.diagnostics import trajectory_errors
 from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, MODELS, Pairing, register_pairing
 from mbrl_zoo.runs import Run, episode_seed, read_run
-from mbrl_zoo.settings import setting
+from mbrl_zoo.settings import SettingError, setting
 from mbrl_zoo.types import Batch
 from planners.mpc import MPCPolicy, MPCSettings
 
 from algorithms.loop import EnvLoop, Policy, add_step, play_episode
-from algorithms.sac import SACAgent
+from algorithms.model_rollouts import branched_rollouts, mixed_batch
+from algorithms.sac import AgentSettings, SACAgent
 
 EXPERT_EPISODE_OFFSET = 2_000_000_000
 """The expert's episodes take their reset seeds from episode indices above this, disjoint from the
@@ -61,10 +73,11 @@ ITERATION_COLUMNS = ("iteration_return", "best_iteration", "best_return", "model
 
 
 @dataclass(frozen=True)
-class Config(MPCSettings, FitSettings):
+class Config(MPCSettings, FitSettings, AgentSettings):
     """Settings of DAgger-style model learning: planning (:class:`~planners.mpc.MPCSettings`),
     model fitting (:class:`~mbrl_zoo.models.environment.FitSettings`, PETS's values; the model is
-    refitted once per iteration, so ``refit_every`` is not used) and:
+    refitted once per iteration, so ``refit_every`` is not used), the SAC learner's
+    (:class:`~algorithms.sac.AgentSettings`, for ``policy: sac``) and:
 
     ``iterations`` N: policies pi_1..pi_N executed. ``episodes_per_iteration``: real episodes of
     each. ``expert_fraction`` f: share of every fit minibatch drawn from D_expert (the rest from
@@ -74,8 +87,18 @@ class Config(MPCSettings, FitSettings):
     the acting expert's actions, as a fraction of the half-width of the action box.
     ``aggregate``: true: D_learner <- D_learner U D_i; false: D_learner <- D_i. ``refit``: false
     keeps M_1 (classical system identification). ``policy``: ``mpc`` (plan in M_i with the run's
-    planner). ``diagnostic_horizon`` H and ``diagnostic_stride``: the H-step errors start every
-    that many steps of an episode.
+    planner) or ``sac`` (the greedy policy of a SAC agent trained in M_i, :func:`train_in_model`).
+    ``diagnostic_horizon`` H and ``diagnostic_stride``: the H-step errors start every that many
+    steps of an episode.
+
+    Which settings apply to which ``policy``: ``discount`` to both (the planned return's discount,
+    the planning expert's included; SAC's, where it must be < 1). The SAC learner's settings (``hidden``, ``lr``, ``tau``,
+    ``batch_size``, ``init_alpha``, ``learn_alpha``, ``target_entropy``) and ``sac_updates_per_iteration``,
+    ``rollout_length``, ``rollout_batch_size``, ``rollout_every``, ``model_buffer_size`` and
+    ``real_ratio`` apply only to ``sac``: with ``mpc`` a value other than the default is refused
+    (:data:`SAC_ONLY`). MPC's settings (``horizon``, ``particles``, ``propagation``, ...) are the
+    learner's planner's with ``mpc``; with ``sac`` they configure only an expert that plans
+    (``oracle`` or a model run) and are otherwise unused.
     """
 
     iterations: int = setting(10, ">= 1")
@@ -86,7 +109,19 @@ class Config(MPCSettings, FitSettings):
     expert_noise: float = setting(0.0, ">= 0")
     aggregate: bool = True
     refit: bool = True
-    policy: Literal["mpc"] = "mpc"
+    policy: Literal["mpc", "sac"] = "mpc"
+    sac_updates_per_iteration: int = setting(2000, ">= 0")
+    """U: SAC updates in each model M_i (pi_i is the agent after them)."""
+    rollout_length: int = setting(5, ">= 1")
+    """k: model steps per branched rollout."""
+    rollout_batch_size: int = setting(400, ">= 1")
+    """Start states drawn from D_expert U D_learner per round of rollouts."""
+    rollout_every: int = setting(250, ">= 1")
+    """SAC updates between two rounds of rollouts (the first round precedes the first update)."""
+    model_buffer_size: int = setting(100_000, ">= 1")
+    """Imagined transitions kept within an iteration; the oldest are dropped first."""
+    real_ratio: float = setting(0.05, "[0, 1]")
+    """Share of every SAC minibatch drawn from D_expert U D_learner (Janner et al. 2019's 0.05)."""
     diagnostic_horizon: int = setting(10, ">= 1")
     diagnostic_stride: int = setting(5, ">= 1")
     buffer_capacity: int = setting(1_000_000, ">= 1")
@@ -102,12 +137,29 @@ class Config(MPCSettings, FitSettings):
                             "algorithm.expert_steps=0 collects none; set expert_fraction=0 or expert_steps > 0.")
         if not self.expert.strip():
             raise UserError("algorithm.expert is empty; give 'oracle', a run folder or a .npz data set.")
+        if self.policy == "sac" and self.discount >= 1.0:
+            raise SettingError({"discount": self.discount, "policy": self.policy},
+                               "SAC's soft Q-values need discount < 1 (Haarnoja et al. 2018 use 0.99); "
+                               "set algorithm.discount=0.99 with policy='sac'")
+        if self.policy == "mpc":
+            defaults = {f.name: f.default for f in fields(self)}
+            for name in SAC_ONLY:
+                if getattr(self, name) != defaults[name]:
+                    raise SettingError({name: getattr(self, name)},
+                                       "it trains the SAC policy, so it applies only with algorithm.policy='sac' "
+                                       "(this run plans with policy='mpc')")
 
     def check_run(self, config: RunConfig) -> None:
         """Refuse (:class:`UserError`) an expert source that cannot act on (or describe) the task
         of ``config``, before any results folder exists."""
         if self.expert_steps > 0:
             expert_source(config)
+
+
+SAC_ONLY = tuple(f.name for f in fields(AgentSettings) if f.name != "discount") + (
+    "sac_updates_per_iteration", "rollout_length", "rollout_batch_size", "rollout_every", "model_buffer_size",
+    "real_ratio")
+"""Settings that only ``policy: sac`` reads; :class:`Config` refuses other values than their defaults with ``mpc``."""
 
 
 # expert sources ---------------------------------------------------------------------------------
@@ -292,6 +344,43 @@ def gather(learner: ReplayBuffer, latest: ReplayBuffer, aggregate: bool) -> None
     learner.add_batch(latest.all())
 
 
+def union(first: ReplayBuffer, second: ReplayBuffer) -> ReplayBuffer:
+    """A new buffer holding every transition of ``first`` and then of ``second`` (D_expert U D_learner)."""
+    out = ReplayBuffer(first.obs_dim, first.act_dim, max(len(first) + len(second), 1))
+    for buffer in (first, second):
+        if len(buffer) > 0:
+            out.add_batch(buffer.all())
+    return out
+
+
+def train_in_model(agent: SACAgent, model: EnvironmentModel, real: ReplayBuffer, cfg: Config,
+                   generator: torch.Generator) -> dict[str, float]:
+    """Dyna-style SAC in the model (Sutton 1991; MBPO's branched rollouts, Janner et al. 2019):
+    ``sac_updates_per_iteration`` U updates of ``agent``. Before update u = 0, R, 2R, ... (R =
+    ``rollout_every``), ``rollout_batch_size`` B start states s_0 (B, O) are drawn uniformly from
+    ``real`` (D_expert U D_learner) and rolled out for k = ``rollout_length`` steps in the model
+    under the agent's stochastic policy (:func:`~algorithms.model_rollouts.branched_rollouts`,
+    at most B k transitions), into an imagined buffer of ``model_buffer_size`` rows that starts
+    empty (rollouts of an earlier model are not reused). Each update's minibatch of ``batch_size``
+    rows draws ``real_ratio`` of them from ``real`` and the rest from the imagined buffer
+    (:func:`~algorithms.model_rollouts.mixed_batch`). Returns the last update's SAC statistics and
+    ``rollout_mean_steps`` (model steps per rollout of the last round, <= k); nothing when
+    ``real`` is empty (no state to branch from) or U = 0."""
+    if len(real) == 0 or cfg.sac_updates_per_iteration == 0:
+        return {}
+    imagined = ReplayBuffer(real.obs_dim, real.act_dim, cfg.model_buffer_size)
+    stats: dict[str, float] = {}
+    for update in range(cfg.sac_updates_per_iteration):
+        if update % cfg.rollout_every == 0:
+            starts = real.sample(cfg.rollout_batch_size, generator).obs
+            rollouts = branched_rollouts(model.dynamics, starts, lambda obs: agent.policy(obs)[0], cfg.rollout_length,
+                                         model.reward_fn, model.termination_fn, generator)
+            imagined.add_batch(rollouts)
+            stats["rollout_mean_steps"] = len(rollouts) / cfg.rollout_batch_size
+        stats.update(agent.update(mixed_batch(real, imagined, cfg.batch_size, cfg.real_ratio, generator)))
+    return stats
+
+
 def better(candidate: float, best: float | None) -> bool:
     """Whether an iterate of real return ``candidate`` replaces the best so far (the first of equals stays)."""
     return best is None or candidate > best
@@ -303,29 +392,42 @@ def train(config: RunConfig, run: Run) -> None:
     cfg: Config = config.algorithm
     loop = EnvLoop(config, run)
     model = EnvironmentModel(config.make_model(loop.obs_dim, loop.act_dim), loop.spec, cfg)
-    policy = MPCPolicy(config.make_planner(loop.low, loop.high, cfg.horizon), model, cfg, loop.streams.torch)
     expert = ReplayBuffer(loop.obs_dim, loop.act_dim, max(cfg.expert_steps, 1))
     learner = ReplayBuffer(loop.obs_dim, loop.act_dim, cfg.buffer_capacity)  # D_learner
     latest = ReplayBuffer(loop.obs_dim, loop.act_dim, cfg.buffer_capacity)   # D_i
     progress = {"iteration": 1, "returns": [], "episode_return": 0.0, "expert_return": None, "started": False,
                 "finished": False}
-    best = {"iteration": None, "return": None, "model": None}
-    loop.keep(model=model, policy=policy, expert=expert, learner=learner, latest=latest, progress=progress,
-              best=best)
+    best = {"iteration": None, "return": None, "model": None, "agent": None}
+    if cfg.policy == "mpc":
+        mpc, agent = MPCPolicy(config.make_planner(loop.low, loop.high, cfg.horizon), model, cfg,
+                               loop.streams.torch), None
+        act, acting = mpc, {"policy": mpc}
+    else:  # one agent, trained further in every new model (a warm start)
+        mpc, agent = None, SACAgent.for_loop(cfg, loop)
+        act, acting = agent.greedy, {"agent": agent}
+    loop.keep(model=model, **acting, expert=expert, learner=learner, latest=latest, progress=progress, best=best)
+
+    def compute_policy() -> None:
+        # pi_i in M_i: MPC plans in the model as it acts; SAC is trained in it now.
+        if agent is not None:
+            with loop.phase("training SAC in the model"):
+                loop.stats.update(train_in_model(agent, model, union(expert, learner), cfg, loop.streams.torch))
+
     if not progress["started"]:
-        # D_expert, then M_1 <- Train(D_expert) and pi_1 plans in it.
+        # D_expert, then M_1 <- Train(D_expert) and pi_1 in M_1.
         if cfg.expert_steps > 0:
             progress["expert_return"] = collect_expert(config, loop, expert)
         with loop.phase("fitting the model"):
             loop.stats.update(model.refit(learner, loop.streams.torch, other=expert, other_share=1.0))
+        compute_policy()
         progress["started"] = True
     expert_episodes = episodes_of(expert)
     if progress["finished"]:
         loop.total_steps = loop.env_step
     for obs in loop:
-        if loop.episode_started:
-            policy.reset()
-        step = loop.step(policy(obs))
+        if loop.episode_started and mpc is not None:
+            mpc.reset()
+        step = loop.step(act(obs))
         add_step(latest, step)
         progress["episode_return"] += step.rew
         if not (step.terminated or step.truncated):
@@ -333,8 +435,9 @@ def train(config: RunConfig, run: Run) -> None:
         # An episode of pi_i ended: its row carries the iteration's figures when it was the last.
         for column in ITERATION_COLUMNS:
             loop.stats.pop(column, None)
-        loop.stats.update(iteration=progress["iteration"], expert_return=progress["expert_return"],
-                          plan_ms_per_step=policy.ms_per_call)
+        loop.stats.update(iteration=progress["iteration"], expert_return=progress["expert_return"])
+        if mpc is not None:
+            loop.stats["plan_ms_per_step"] = mpc.ms_per_call
         progress["returns"].append(progress["episode_return"])
         progress["episode_return"] = 0.0
         if len(progress["returns"]) < cfg.episodes_per_iteration:
@@ -342,17 +445,20 @@ def train(config: RunConfig, run: Run) -> None:
         i, real_return = progress["iteration"], float(np.mean(progress["returns"]))
         loop.stats.update(model_diagnostics(model, episodes_of(latest), expert_episodes, cfg))
         if better(real_return, best["return"]):
-            best.update({"iteration": i, "return": real_return, "model": model.state_dict()})
+            best.update({"iteration": i, "return": real_return, "model": model.state_dict(),
+                         "agent": None if agent is None else agent.state_dict()})
         loop.stats.update(iteration_return=real_return, best_iteration=best["iteration"], best_return=best["return"])
         if i == cfg.iterations:
             progress["finished"] = True
             loop.total_steps = loop.env_step  # pi_N was the last policy to execute
             continue
-        # D_learner <- D_learner U D_i (or D_i alone), M_{i+1} <- Train(f D_expert + (1 - f) D_learner).
+        # D_learner <- D_learner U D_i (or D_i alone), M_{i+1} <- Train(f D_expert + (1 - f) D_learner),
+        # then pi_{i+1} in M_{i+1}.
         gather(learner, latest, cfg.aggregate)
         if cfg.refit:
             with loop.phase("fitting the model"):
                 loop.stats.update(model.refit(learner, loop.streams.torch, other=expert, other_share=cfg.expert_fraction))
+        compute_policy()
         empty(latest)
         progress.update(iteration=i + 1, returns=[])
 
@@ -385,6 +491,10 @@ register_pairing(Pairing(
     "DAgger-style loop without expert data: refit on the learner's own episodes (PETS's loop)",
     task_settings={task: {**s, "algorithm": {**s["algorithm"], "expert_steps": 0}}
                    for task, s in DAGGER_TASK_SETTINGS.items()}))
+register_pairing(Pairing(
+    "dagger-model-sac", "dagger-model", "pe", "cem", {"algorithm": {**_COMMON, "policy": "sac", "discount": 0.99}},
+    "DAgger-style model learning with SAC trained in each refitted model (Dyna-style) as the policy",
+    task_settings=DAGGER_TASK_SETTINGS))
 register_pairing(Pairing(
     "no-aggregation", "dagger-model", "pe", "cem", {"algorithm": {**_COMMON, "aggregate": False}},
     "DAgger-style model learning fitted on the expert's data and the latest iteration's only",

@@ -38,8 +38,10 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 
 
 @dataclass(frozen=True)
-class Config:
-    """Settings of SAC (Haarnoja et al. 2018b, Table 1) and of its interaction loop."""
+class AgentSettings:
+    """Settings of the SAC learner itself (Haarnoja et al. 2018b, Table 1): what
+    :meth:`SACAgent.for_loop` reads. Algorithms that train an agent away from the env loop
+    (``dagger-model`` with ``policy: sac``) take these alone."""
 
     hidden: tuple[int, ...] = setting((256, 256), ">= 1", nonempty=True)
     """Hidden layer widths of the actor and of each Q-network."""
@@ -53,6 +55,12 @@ class Config:
     learn_alpha: bool = True
     target_entropy: float | None = None
     """Entropy the temperature steers the policy towards; None means -dim(A)."""
+
+
+@dataclass(frozen=True)
+class Config(AgentSettings):
+    """Settings of SAC (Haarnoja et al. 2018b, Table 1) and of its interaction loop."""
+
     updates_per_step: int = setting(1, ">= 0")
     """Gradient steps per environment step (G in Janner et al. 2019)."""
     random_steps: int = setting(5000, ">= 0")
@@ -109,7 +117,7 @@ class SACAgent:
         self._target_critic_params = list(self.target_critic.parameters())
 
     @classmethod
-    def for_loop(cls, cfg: Config, loop: EnvLoop) -> "SACAgent":
+    def for_loop(cls, cfg: AgentSettings, loop: EnvLoop) -> "SACAgent":
         """Build the agent that the SAC settings ``cfg`` describe for the task of ``loop``,
         seeded by the run's seed."""
         return cls(loop.obs_dim, loop.act_dim, loop.low, loop.high, hidden=tuple(cfg.hidden), lr=cfg.lr,

@@ -1,6 +1,6 @@
 """Figures and table of results/dagger-model from its runs' metrics.csv files.
 
-Run from the repository root after run.sh: python results/dagger-model/plot.py
+Run from the repository root after run.sh (and run_sac.sh): python results/dagger-model/plot.py
 Writes return_by_iteration.png, simulation_lemma.png and table.md beside this file."""
 
 from pathlib import Path
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-PAIRINGS = ("dagger-model", "train-once", "learner-only", "no-aggregation")
+PAIRINGS = ("dagger-model", "train-once", "learner-only", "no-aggregation", "dagger-model-sac")
 
 
 def load() -> pd.DataFrame:

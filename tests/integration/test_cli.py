@@ -93,6 +93,13 @@ def test_list_prints_every_table(capsys):
     (["run", "dagger-model", "--task", "Reacher-v5"], "algorithm.expert='oracle' plans on the simulator"),
     (["run", "dagger-model", "--set", "algorithm.expert=nowhere.npz"], "cannot read expert data set 'nowhere.npz'"),
     (["run", "dagger-model", "--set", "algorithm.expert_fraction=2"], "algorithm.expert_fraction=2.0 is not allowed: it must lie in [0, 1]"),
+    (["run", "dagger-model", "--set", "algorithm.sac_updates_per_iteration=10"],
+     "algorithm.sac_updates_per_iteration=10 is not allowed: it trains the SAC policy, so it applies only with "
+     "algorithm.policy='sac'"),
+    (["run", "dagger-model-sac", "--set", "algorithm.discount=1"],
+     "algorithm.discount=1.0, algorithm.policy='sac' are not allowed together: SAC's soft Q-values need discount < 1"),
+    (["run", "dagger-model-sac", "--set", "algorithm.rollout_every=0"],
+     "algorithm.rollout_every=0 is not allowed: it must be >= 1"),
     (["run", "pets", "--task", "CartPole-v1"],
      "planner 'cem' cannot work on task 'CartPole-v1': it works with continuous actions within box bounds, and "
      "'CartPole-v1' has 2 discrete actions. Planners for discrete actions: mcts."),

@@ -1,13 +1,15 @@
 """Every dagger-model pairing runs a few short iterations on cart-pole balance end to end, and a
-run killed in the middle of an episode resumes to the same metrics."""
+run killed in the middle of an episode resumes to the same metrics (with the MPC policy and with
+SAC trained in the model)."""
 
 import csv
 
 import pytest
 import torch
 
-import algorithms.dagger_model  # noqa: F401  (registers dagger-model)
+import algorithms.dagger_model
 import algorithms.loop
+from algorithms.sac import SACAgent
 from mbrl_zoo.config import check_buildable, resolve
 from mbrl_zoo.models.environment import EnvironmentModel
 from mbrl_zoo.registry import ALGORITHMS
@@ -15,10 +17,13 @@ from mbrl_zoo.runs import Run
 
 TINY = {"iterations": 3, "expert_steps": 60, "horizon": 4, "particles": 2, "fit_epochs": 2,
         "diagnostic_horizon": 3}
+TINY_SAC = {"hidden": [16, 16], "batch_size": 16, "sac_updates_per_iteration": 20, "rollout_every": 10,
+            "rollout_batch_size": 8, "rollout_length": 2}
 
 
 def train(folder, pairing: str, resume: bool = False, run_class: type = Run, **algorithm) -> list[dict]:
-    settings = {**TINY, **({"expert_steps": 0} if pairing == "learner-only" else {}), **algorithm}
+    settings = {**TINY, **({"expert_steps": 0} if pairing == "learner-only" else {}),
+                **(TINY_SAC if pairing == "dagger-model-sac" else {}), **algorithm}
     config = resolve(pairing, {"run": {"task": "cartpole-balance", "seed": 2, "steps": 400},
                                "algorithm": settings, "model": {"hidden": 16, "layers": 2, "ensemble_size": 2,
                                                                 "num_elites": 2},
@@ -33,7 +38,8 @@ def train(folder, pairing: str, resume: bool = False, run_class: type = Run, **a
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("pairing", ["dagger-model", "train-once", "learner-only", "no-aggregation"])
+@pytest.mark.parametrize("pairing", ["dagger-model", "train-once", "learner-only", "no-aggregation",
+                                     "dagger-model-sac"])
 def test_pairing_runs_its_iterations(tmp_path, pairing, monkeypatch):
     fitted = []
     refit = EnvironmentModel.refit
@@ -55,6 +61,7 @@ def test_pairing_runs_its_iterations(tmp_path, pairing, monkeypatch):
     expert = 0 if pairing == "learner-only" else 60
     # M_1 on D_expert, then (except train-once) one refit after each iteration but the last.
     expected = {"dagger-model": [(0, expert, 1.0), (lengths[0], expert, 0.5), (sum(lengths[:2]), expert, 0.5)],
+                "dagger-model-sac": [(0, expert, 1.0), (lengths[0], expert, 0.5), (sum(lengths[:2]), expert, 0.5)],
                 "no-aggregation": [(0, expert, 1.0), (lengths[0], expert, 0.5), (lengths[1], expert, 0.5)],
                 "learner-only": [(0, 0, 1.0), (lengths[0], 0, 0.0), (sum(lengths[:2]), 0, 0.0)],
                 "train-once": [(0, expert, 1.0)]}[pairing]
@@ -67,9 +74,38 @@ class Killed(Exception):
     pass
 
 
-def test_resume_after_a_kill_reaches_the_same_metrics(tmp_path, monkeypatch):
+def test_sac_is_trained_in_every_model_and_kept_across_iterations(tmp_path, monkeypatch):
+    trained = []
+    train_in_model = algorithms.dagger_model.train_in_model
+
+    def spy(agent, model, real, cfg, generator):
+        trained.append(len(real))
+        return train_in_model(agent, model, real, cfg, generator)
+
+    monkeypatch.setattr(algorithms.dagger_model, "train_in_model", spy)
+    rows = train(tmp_path, "dagger-model-sac")
+    lengths = [int(r["episode_steps"]) for r in rows]
+    # pi_1 in M_1 from D_expert's 60 states, pi_2 and pi_3 from D_expert U D_learner.
+    assert trained == [60, 60 + lengths[0], 60 + sum(lengths[:2])]
+    parts = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["state"]["parts"]
+    assert "policy" not in parts
+    # One agent, warm-started: 20 updates in each of the 3 models.
+    assert parts["agent"]["actor_optim"]["state"][0]["step"] == 60
+    assert all(float(r["q_loss"]) >= 0 and 0 < float(r["rollout_mean_steps"]) <= 2 for r in rows)
+    best = parts["best"]
+    assert best["agent"] is not None and best["model"] is not None
+    agent = SACAgent(4, 1, [-1.0], [1.0], hidden=(16, 16))
+    agent.load_state_dict(best["agent"])
+    # pi_3 executed after the last training: the best agent is the final one exactly when it is pi_3.
+    same = torch.equal(best["agent"]["networks"]["actor"]["weights.0"], parts["agent"]["networks"]["actor"]["weights.0"])
+    assert same == (best["iteration"] == 3)
+    assert agent.greedy(torch.zeros(4).numpy()).shape == (1,)
+
+
+@pytest.mark.parametrize("pairing", ["dagger-model", "dagger-model-sac"])
+def test_resume_after_a_kill_reaches_the_same_metrics(tmp_path, monkeypatch, pairing):
     monkeypatch.setattr(algorithms.loop, "CHECKPOINT_EVERY_S", 0.0)
-    whole = train(tmp_path / "whole", "dagger-model")
+    whole = train(tmp_path / "whole", pairing)
 
     class Dies(Run):
         def advance(self, env_step, **postfix):
@@ -78,8 +114,8 @@ def test_resume_after_a_kill_reaches_the_same_metrics(tmp_path, monkeypatch):
                 raise Killed
 
     with pytest.raises(Killed):
-        train(tmp_path / "cut", "dagger-model", run_class=Dies)
-    resumed = train(tmp_path / "cut", "dagger-model", resume=True)
+        train(tmp_path / "cut", pairing, run_class=Dies)
+    resumed = train(tmp_path / "cut", pairing, resume=True)
     drop = ("episode_s", "wall_s", "model_fit_s", "plan_ms_per_step")
     assert [{k: v for k, v in r.items() if k not in drop} for r in resumed] == \
         [{k: v for k, v in r.items() if k not in drop} for r in whole]

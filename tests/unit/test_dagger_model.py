@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from algorithms.dagger_model import better, gather, load_expert_dataset
+import algorithms.dagger_model
+from algorithms.dagger_model import better, gather, load_expert_dataset, train_in_model, union
+from algorithms.sac import SACAgent
 from mbrl_zoo.buffer import ReplayBuffer
 from mbrl_zoo.config import check_buildable, resolve
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.models.diagnostics import trajectory_errors
+from mbrl_zoo.models.environment import EnvironmentModel
 from mbrl_zoo.models.families import DeterministicMLP
 from mbrl_zoo.models.fit import fit, mixed_count
 from mbrl_zoo.types import Batch
@@ -146,7 +149,16 @@ def _resolve(pairing="dagger-model", task="cartpole-balance", **algorithm):
     ({"iterations": 0}, "algorithm.iterations=0 is not allowed: it must be >= 1"),
     ({"expert_steps": 0}, "expert_steps=0 collects none"),
     ({"expert_noise": -1.0}, "algorithm.expert_noise=-1.0 is not allowed: it must be >= 0"),
-    ({"policy": "sac"}, "policy"),
+    ({"policy": "ppo"}, "algorithm.policy='ppo' is not allowed; choose one of: 'mpc', 'sac'"),
+    ({"policy": "sac"}, "algorithm.discount=1.0, algorithm.policy='sac' are not allowed together: SAC's soft "
+                        "Q-values need discount < 1"),
+    ({"rollout_length": 3}, "algorithm.rollout_length=3 is not allowed: it trains the SAC policy, so it applies "
+                            "only with algorithm.policy='sac'"),
+    ({"hidden": [64]}, "algorithm.hidden=[64] is not allowed: it trains the SAC policy"),
+    ({"policy": "sac", "discount": 0.99, "rollout_length": 0}, "algorithm.rollout_length=0 is not allowed: it must "
+                                                               "be >= 1"),
+    ({"policy": "sac", "discount": 0.99, "real_ratio": 1.5}, "algorithm.real_ratio=1.5 is not allowed: it must "
+                                                             "lie in [0, 1]"),
 ])
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises(UserError, match=None) as error:
@@ -191,3 +203,41 @@ def test_bad_expert_sources_are_refused_before_a_run(tmp_path):
         check_buildable(_resolve(expert=str(tmp_path)))
     with pytest.raises(UserError, match="obs has shape .5, 3., expected .5, 4."):
         check_buildable(_resolve(expert=str(_npz(tmp_path, obs=np.zeros((5, 3))))))
+
+
+def _filled(n: int, marker: float) -> ReplayBuffer:
+    buffer = ReplayBuffer(4, 1, 100)
+    buffer.add_batch(Batch(torch.full((n, 4), marker), torch.zeros(n, 1), torch.full((n, 4), marker), torch.ones(n),
+                           torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)))
+    return buffer
+
+
+def test_union_holds_both_buffers_in_order():
+    both = union(_filled(3, 1.0), _filled(2, 2.0))
+    assert both.all().obs[:, 0].tolist() == [1.0, 1.0, 1.0, 2.0, 2.0]
+    assert len(union(_filled(0, 1.0), _filled(0, 2.0))) == 0
+
+
+def test_train_in_model_takes_its_updates_and_rollout_rounds(monkeypatch):
+    config = _resolve("dagger-model-sac", policy="sac", sac_updates_per_iteration=25, rollout_every=10,
+                      rollout_batch_size=6, rollout_length=3, hidden=[8], batch_size=8)
+    cfg = config.algorithm
+    model = EnvironmentModel(config.make_model(4, 1), config.task_spec(), cfg)
+    agent = SACAgent(4, 1, [-1.0], [1.0], hidden=(8,), discount=0.99)
+    rounds = []
+    rollouts = algorithms.dagger_model.branched_rollouts
+
+    def spy(model, starts, policy, length, *args):
+        rounds.append((starts.shape[0], length))
+        return rollouts(model, starts, policy, length, *args)
+
+    monkeypatch.setattr(algorithms.dagger_model, "branched_rollouts", spy)
+    generator = torch.Generator().manual_seed(0)
+    before = agent.state_dict()["networks"]["actor"]
+    assert train_in_model(agent, model, _filled(0, 0.0), cfg, generator) == {}  # no state to branch from
+    assert rounds == [] and all(torch.equal(v, agent.actor.state_dict()[k]) for k, v in before.items())
+    stats = train_in_model(agent, model, _filled(20, 0.1), cfg, generator)
+    # Rounds before updates 0, 10 and 20; 6 start states each, k = 3; one Adam step per update.
+    assert rounds == [(6, 3)] * 3
+    assert agent.actor_optim.state_dict()["state"][0]["step"] == 25
+    assert 0 < stats["rollout_mean_steps"] <= 3 and "q_loss" in stats and "pi_loss" in stats
