@@ -34,7 +34,7 @@ from algorithms.sac import SACAgent
 
 
 @dataclass(frozen=True)
-class Config(sac.Config, FitSettings):
+class Config(sac.AgentSettings, sac.InteractionSettings, FitSettings):
     """Dyna's settings: SAC's, model fitting's, and how much imagined data feeds the learner."""
 
     random_steps: int = 1000

@@ -65,7 +65,7 @@ __all__ = ["Config", "gamma_mve_targets", "train"]
 
 
 @dataclass(frozen=True)
-class Config(sac.Config):
+class Config(sac.AgentSettings, sac.InteractionSettings):
     """SAC's settings and the gamma-model's training and use (its discount g, network and
     mixture are the ``model`` section's ``discount``, ``hidden``, ``layers``, ``components``)."""
 

@@ -43,7 +43,7 @@ from algorithms.sac import SACAgent
 
 
 @dataclass(frozen=True)
-class Config(sac.Config, FitSettings, MPCSettings):
+class Config(sac.AgentSettings, sac.InteractionSettings, FitSettings, MPCSettings):
     """MB-MF's settings: SAC's, model fitting's, MPC's (the SAC ``discount`` discounts the planned
     returns too) and the distillation schedule."""
 

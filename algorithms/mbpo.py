@@ -35,7 +35,7 @@ from algorithms.sac import SACAgent
 
 
 @dataclass(frozen=True)
-class Config(sac.Config, FitSettings):
+class Config(sac.AgentSettings, sac.InteractionSettings, FitSettings):
     """MBPO's settings: SAC's, model fitting's, and those of Janner et al. 2019, Appendix C.
 
     The defaults are the paper's common values (its Hopper/Walker2d/Ant column, with the

@@ -58,8 +58,9 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
-class Config(AgentSettings):
-    """Settings of SAC (Haarnoja et al. 2018b, Table 1) and of its interaction loop."""
+class InteractionSettings:
+    """Settings of the loop that feeds an agent from the env: updates per step, the random warm-up,
+    the replay buffer and evaluations."""
 
     updates_per_step: int = setting(1, ">= 0")
     """Gradient steps per environment step (G in Janner et al. 2019)."""
@@ -69,6 +70,12 @@ class Config(AgentSettings):
     eval_every: int = setting(5000, ">= 0")
     """Environment steps between evaluations of the deterministic policy (0: never)."""
     eval_episodes: int = setting(1, ">= 1")
+
+
+@dataclass(frozen=True)
+class Config(AgentSettings, InteractionSettings):
+    """Settings of SAC (Haarnoja et al. 2018b, Table 1) and of its interaction loop. Algorithms
+    of the SAC family list both parents beside their own (one level of inheritance)."""
 
 
 def _squashed_log_prob(u: torch.Tensor, noise: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ from algorithms.sac import SACAgent
 
 
 @dataclass(frozen=True)
-class Config(sac.Config, FitSettings):
+class Config(sac.AgentSettings, sac.InteractionSettings, FitSettings):
     """The settings of MVE and STEVE: SAC's, model fitting's and the imagination horizon."""
 
     random_steps: int = 1000
