@@ -103,8 +103,9 @@ class EnsembleMLP(nn.Module):
         entry: inputs are cast to ``dtype`` and outputs back to the input's dtype, so only the
         network's own arithmetic changes precision. For planning with ``torch.bfloat16`` on CPUs
         with bf16 matrix units (AMX, AVX512-BF16), where its matmuls run faster than float32 at
-        planning sizes (``benchmarks/plan_speed.py --matmul-dtype bfloat16`` measures both). No gradient reaches the weights inside the block (do not train there);
-        gradients with respect to the inputs still flow. ``dtype`` equal to the weights' is a no-op.
+        planning sizes (``benchmarks/plan_speed.py --matmul-dtype bfloat16`` measures both). No
+        gradient reaches the weights inside the block (do not train there); gradients with respect
+        to the inputs still flow. ``dtype`` equal to the weights' is a no-op.
         """
         if dtype == self.layers[0].weight.dtype:
             yield
