@@ -114,7 +114,8 @@ class SACAgent:
         self.target_critic.load_state_dict(self.critic.state_dict())
         self.target_critic.requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(init_alpha)))
-        # Fused Adam: the default update up to rounding, ~10% less time per SAC update on a CPU.
+        # Fused Adam: the default update up to rounding, in one kernel per step instead of a
+        # loop over parameter tensors (benchmarks/sac_update_speed.py times the update).
         self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=lr, fused=True)
         self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=lr, fused=True)
         self.alpha_optim = torch.optim.Adam([self.log_alpha], lr=lr, fused=True)

@@ -9,7 +9,7 @@ angular velocity), separately on the transitions that end at the rail and on all
 that has not learned the rail's stop predicts the cart sliding on, so a planner using it does not
 avoid the rail.
 
-Usage: python benchmarks/inverted_pendulum_rail.py results/_scratch/ip_pets_h45 [--last 20]
+Usage: python benchmarks/inverted_pendulum_rail.py RUN_DIR [--last 20]
 (the run folder: ``config.json`` and ``checkpoint.pt``). Prints one JSON line.
 """
 

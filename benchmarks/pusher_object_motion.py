@@ -6,7 +6,7 @@ cost), so a rising return can be reaching alone. Per episode (Pusher-v5's 100 st
 distance to the goal at the start and the end, how far the object moved, and the fingertip's
 closest approach, from the observations (tips_arm at dims 14:17, object 17:20, goal 20:23).
 
-Usage: python benchmarks/pusher_object_motion.py results/_scratch/pusher_s0/checkpoint.pt [--first 3]
+Usage: python benchmarks/pusher_object_motion.py RUN_DIR/checkpoint.pt [--first 3]
 Prints one JSON line: {"episodes": n, "pushed_episodes": k, "per_episode": [...], ...}, where an
 episode counts as pushed when the object ends at least 1 cm nearer the goal than it started;
 ``--first`` names the random-policy episodes, left out of the counts.

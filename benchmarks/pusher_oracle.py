@@ -5,9 +5,9 @@ Pusher's observation leaves out the cylinder's velocity, so the library gives it
 whose observation has the cylinder's velocity appended (25 dims: Pusher's 23, then the
 cylinder's slide velocities), so that the observation is the whole simulator state; the reward
 reads dims 14:23 as before. The oracle is then exact away from contacts; in contact it zeroes the
-solver's warm start, which matters here (Pusher's MJCF caps the solver at 20 iterations): on the
-cylinder's motion in 115 pushing steps it was off by 25% (median) against the real env, where
-taking the cylinder at rest instead (no velocity) was off by 79%. If CEM does not push the cylinder
+solver's warm start, which matters here (Pusher's MJCF caps the solver at 20 iterations), so its
+cylinder motion is close to the real env's but not exact (results/pets/README.md gives the error),
+and far closer than taking the cylinder at rest (no velocity). If CEM does not push the cylinder
 towards the goal even with the simulator as its model, a learned model is not what is missing.
 
 Usage: python benchmarks/pusher_oracle.py --task Pusher-v5 --steps 300 [mbrl-zoo run options, e.g.

@@ -11,8 +11,8 @@ null. One JSON line on stdout:
     {"pairing": "pets", "task": "cartpole-balance", "target": 190, "seeds": [...],
      "solved": 3, "max_minutes": m, "median_minutes": m, ...}
 
-The peer's figure for the same question comes from ``../shared/peer/pets_cartpole.py`` (mbrl-lib's
-own PETS on its continuous cart-pole): run it in the same session and compare.
+The peer's figure for the same question comes from ``benchmarks/peers/compare.py pets-cartpole``
+(mbrl-lib's own PETS on its continuous cart-pole), which runs both on the same machine.
 """
 
 from __future__ import annotations

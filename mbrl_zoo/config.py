@@ -228,8 +228,8 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
 
 
 def upgrade(saved: dict[str, Any]) -> dict[str, Any]:
-    """A ``config.json`` dict written by an earlier version, with renamed keys under their names of
-    today (:data:`RENAMED_KEYS`) and removed ones (:data:`REMOVED_KEYS`) dropped."""
+    """A ``config.json`` dict written by an earlier version, with renamed keys under their current
+    names (:data:`RENAMED_KEYS`) and removed ones (:data:`REMOVED_KEYS`) dropped."""
     out = {}
     for section, values in saved.items():
         if not isinstance(values, dict):
@@ -245,8 +245,8 @@ def upgrade(saved: dict[str, Any]) -> dict[str, Any]:
 
 def from_dict(saved: dict[str, Any]) -> RunConfig:
     """The :class:`RunConfig` of a ``config.json`` dict (:meth:`RunConfig.to_dict`), of this
-    version or an earlier one (:func:`upgrade`): every setting it names, today's defaults for
-    settings added since."""
+    version or an earlier one (:func:`upgrade`): every setting it names, the current defaults
+    for settings added since."""
     saved = upgrade(saved)
     overrides = {section: dict(values) for section, values in saved.items()
                  if section in SECTIONS and isinstance(values, dict)}

@@ -42,7 +42,7 @@ FINAL_WINDOW = 5
 """Scored episodes averaged into a run's final return."""
 
 MACHINE_FILE = "machine.json"
-"""Written into a run folder by the session that logged its episodes: CPU model, torch threads."""
+"""Written into a run folder by the process that logged its episodes: CPU model, torch threads."""
 
 
 @dataclass(frozen=True)

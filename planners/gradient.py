@@ -78,7 +78,8 @@ class GradientPlanner(Planner):
         z = torch.randn((self.population_size, *start.shape), generator=generator, device=start.device)
         z.mul_(self.initial_std)[0] = 0
         z.add_((start - mid) / half).clamp_(-1, 1)
-        # Adam (Kingma & Ba 2015) written out: torch.optim's first step imports torch._dynamo (~1 s).
+        # Adam (Kingma & Ba 2015) written out: torch.optim's first step imports torch._dynamo,
+        # which would delay the first plan of every fresh process (every run, every sweep cell).
         first_moment, second_moment = torch.zeros_like(z), torch.zeros_like(z)
         best = BestSoFar()
         for iteration in range(self.iterations + 1):

@@ -76,7 +76,7 @@ def train(pairing: str, task: str | None = None, *, steps: int | None = None, se
     ``results/``); ``label`` names the run on its progress bar (default ``PAIRING TASK seedS``);
     ``warn(text)`` receives one line when the budget ends before learning starts (default: print
     it on stderr). Bad input raises :class:`UserError` before any folder
-    exists. A session that logs episodes records its machine in the folder's ``machine.json``
+    exists. A run that logs episodes records its machine in the folder's ``machine.json``
     (:func:`mbrl_zoo.results.machine`). ``mbrl-zoo run`` is this function.
     """
     from mbrl_zoo.config import check_buildable, merge, resolve

@@ -264,8 +264,9 @@ def make_optimizer(model: DynamicsModel, lr: float = 1e-3, weight_decay: float =
     """Adam with L2 ``weight_decay`` on parameters named ``*weight`` (not biases or variance bounds).
 
     PyTorch's fused Adam: the same update as its default (multi-tensor) one up to rounding, in
-    one pass over the parameters. At PETS's minibatches of 32 the optimiser step is about half
-    of a fit's time on a CPU (a 7-member 4x200 ensemble), and fusing it makes fits ~1/3 faster."""
+    one pass over the parameters. At PETS's minibatches of 32 the matmuls are small, so the
+    optimiser's per-tensor steps are a large share of a fit's time on a CPU; one fused pass cuts
+    that share."""
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     decayed = [p for name, p in named if name.endswith("weight")]
     plain = [p for name, p in named if not name.endswith("weight")]

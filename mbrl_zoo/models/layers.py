@@ -49,11 +49,10 @@ class EnsembleMLP(nn.Module):
     Without autograd (planning under ``torch.inference_mode``/``no_grad``) two things are reused
     across calls, as a planning call makes the same call at every horizon step of every CEM
     iteration: hidden activations are written, in place, into two scratch tensors of the call's
-    shape (allocating fresh multi-megabyte tensors on every layer cost up to a third of a planning
-    forward pass on this project's 2-core machine: page faults), and the weights gathered for
-    ``members`` are kept until the members or the weights change (an in-place update, a load,
-    :meth:`matmuls_in`): gathering them anew cost 5-9% of a planning call. Not thread-safe for
-    concurrent calls.
+    shape (fresh multi-megabyte tensors on every layer would page-fault on every call), and the
+    weights gathered for ``members`` are kept until the members or the weights change (an in-place
+    update, a load, :meth:`matmuls_in`), as gathering them is a copy of every member's weights. Not
+    thread-safe for concurrent calls.
     """
 
     def __init__(self, ensemble_size: int, in_features: int, out_features: int, hidden: int = 200,
@@ -103,9 +102,10 @@ class EnsembleMLP(nn.Module):
         """Inside the block, run every layer in ``dtype`` on copies of the weights cast once on
         entry: inputs are cast to ``dtype`` and outputs back to the input's dtype, so only the
         network's own arithmetic changes precision. For planning with ``torch.bfloat16`` on CPUs
-        with bf16 matrix units (AMX, AVX512-BF16), where its matmuls run 2-5x faster than float32
-        at planning sizes. No gradient reaches the weights inside the block (do not train there);
-        gradients with respect to the inputs still flow. ``dtype`` equal to the weights' is a no-op.
+        with bf16 matrix units (AMX, AVX512-BF16), where its matmuls run faster than float32 at
+        planning sizes (``benchmarks/plan_speed.py --matmul-dtype bfloat16`` measures both). No
+        gradient reaches the weights inside the block (do not train there); gradients with respect
+        to the inputs still flow. ``dtype`` equal to the weights' is a no-op.
         """
         if dtype == self.layers[0].weight.dtype:
             yield
@@ -149,7 +149,8 @@ class Routing:
         slices. With equal shares per member (TS-inf, or TS-1 with even splits) divisible by
         ``parts``, W = B / G and nothing is padded."""
         rows, device = member.shape[0], member.device
-        # rank[i]: how many earlier rows share row i's member (a counting sort; argsort was 3x slower)
+        # rank[i]: how many preceding rows share row i's member (a counting sort, linear in B,
+        # where a stable argsort is B log B)
         seen = F.one_hot(member, ensemble_size).cumsum(0)
         rank = seen.gather(1, member.unsqueeze(1)).squeeze(1) - 1
         counts = seen[-1] if rows else torch.zeros(ensemble_size, dtype=torch.long, device=device)
@@ -157,7 +158,7 @@ class Routing:
         length = (counts + parts - 1) // parts  # slice length of each member
         width = int(length.max())
         # A member's slices start at slot `first` of the flattened (G W) layout; a row's slice
-        # is rank // length, each earlier slice of its member leaving width - length slots unused.
+        # is rank // length, each preceding slice of its member leaving width - length slots unused.
         first = (torch.cumsum(present, 0) - present.long()) * parts * width
         row_length = length[member]
         position = first[member] + rank + torch.div(rank, row_length, rounding_mode="floor") * (width - row_length)

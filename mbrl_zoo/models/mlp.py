@@ -273,9 +273,9 @@ class MLPDynamics(DynamicsModel):
     def _routing_of(self, member: torch.Tensor, obs: torch.Tensor) -> Routing:
         """The checked routing of rows to ``member`` (B,). TS-inf passes the same members at every
         horizon step, so the last routing is kept with a copy of its members and reused when they
-        are equal (a comparison of B integers). Building and checking it anew cost 10% of a
-        1,000-row ``sample`` (InvertedPendulum) and 3-4% at 7,000 rows on this project's 2-core
-        machine; TS-1's fresh members each step pay only the comparison and a copy."""
+        are equal (a comparison of B integers) instead of being built and checked anew, a cost that
+        weighs most on small calls; TS-1's fresh members each step pay only the comparison and a
+        copy."""
         member = torch.as_tensor(member, dtype=torch.long, device=obs.device)
         if member.shape != obs.shape[:1]:
             raise UserError(f"member must have shape ({obs.shape[0]},) (one index per row), got {tuple(member.shape)}.")
@@ -288,7 +288,7 @@ class MLPDynamics(DynamicsModel):
         if member.numel() and not 0 <= int(member.min()) <= int(member.max()) < self.ensemble_size:
             raise UserError(f"member indices must lie in [0, {self.ensemble_size}); got {int(member.min())}..{int(member.max())}.")
         # Two slices per member: an even number of equal matmuls, which two threads share evenly
-        # (5 elites as 10 slices of 700 rows: 184 instead of 157 GFLOP/s on 2 cores; same on 1).
+        # (an odd count, e.g. 5 elites, leaves one thread idle for the last matmul).
         routing = Routing.of(member, self.ensemble_size, parts=2)
         self._last_routing = (inference, member.clone(), routing)
         return routing

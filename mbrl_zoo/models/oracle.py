@@ -38,9 +38,8 @@ class OracleModel(DynamicsModel):
     the env's ``frame_skip`` physics steps each, on one MuJoCo data per torch thread; the result
     equals the env's ``step`` bit for bit (tested). Elsewhere a Python loop over rows runs the
     env's own ``step`` (observations such as Reacher's or Ant's read quantities MuJoCo computes
-    inside the step, which ``mujoco.rollout`` does not return): about 45 us per row for
-    HalfCheetah-v5 (5 substeps) and 30 us for cart-pole on this project's 2-core machine, of
-    which the physics itself is about half (InvertedPendulum's RK4 step alone is ~20 us).
+    inside the step, which ``mujoco.rollout`` does not return), so the cost per row is the env's
+    own step plus Python overhead (``benchmarks/oracle_speed.py`` times both paths).
     ``member`` and ``generator`` are accepted and ignored (E = 1, deterministic). Outputs keep
     ``obs``'s dtype; pass float64 to keep the simulator's precision.
     """
