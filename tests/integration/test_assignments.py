@@ -30,11 +30,12 @@ def _failed(report):
 
 def test_the_assignments_are_listed(capsys):
     assert [(a.number, a.student_file) for a in ASSIGNMENTS] == [
-        (1, "dynamics.py"), (2, "planning.py"), (3, "rollouts.py")]
+        (1, "dynamics.py"), (2, "planning.py"), (3, "rollouts.py"), (4, "dagger.py")]
     assert main(["assignment", "list"]) == 0
     out = capsys.readouterr().out
     assert "1  Dynamics models: dynamics.py, 10 checks (3 hidden), 25 points" in out
     assert "3  Dyna/MBPO model rollouts: rollouts.py" in out
+    assert "4  DAgger-style model learning: dagger.py, 15 checks (6 hidden), 30 points" in out
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
