@@ -149,6 +149,38 @@ def test_pack_readme_commands_work_as_a_student_runs_them(tmp_path):
     assert "skipped (--quick): pets_cartpole" in solved.stdout
 
 
+class _Installed:
+    """An installed mbrl-zoo distribution as importlib.metadata shows it."""
+
+    version = "0.1.0"
+
+    def __init__(self, direct_url):
+        self.direct_url = direct_url
+
+    def read_text(self, name):
+        return json.dumps(self.direct_url) if name == "direct_url.json" and self.direct_url else None
+
+
+@pytest.mark.parametrize("direct_url, expected", [
+    ({"url": "file:///home/me/mbrl%20zoo", "dir_info": {}}, "/home/me/mbrl zoo"),
+    ({"url": "https://example.edu/mbrl-zoo.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}},
+     "git+https://example.edu/mbrl-zoo.git@abc123"),
+    ({"url": "https://example.edu/mbrl_zoo-0.1.0.tar.gz", "archive_info": {}}, "https://example.edu/mbrl_zoo-0.1.0.tar.gz"),
+    (None, "mbrl-zoo==0.1.0"),
+])
+def test_an_installed_zoo_s_pack_installs_the_zoo_from_where_it_came(direct_url, expected, tmp_path, monkeypatch):
+    from importlib import metadata
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: _Installed(direct_url))
+    # site-packages/mbrl_zoo/app/assignments: no setup.cfg above it, unlike a checkout.
+    installed = tmp_path / "site-packages" / "mbrl_zoo" / "app" / "assignments"
+    assert assignments.default_zoo_source(installed) == expected
+
+
+def test_a_checkout_s_pack_installs_the_checkout():
+    assert assignments.default_zoo_source() == str(ROOT)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_every_pack_readme_command_succeeds_with_the_reference_solution(assignment, tmp_path):
