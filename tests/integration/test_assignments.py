@@ -248,3 +248,35 @@ def test_handout_notebook_runs_with_the_reference_solution(assignment, tmp_path,
     assert not [o for o in outputs if o.output_type == "error"]
     assert len([o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]) >= 2
     assert any(c.cell_type == "markdown" and "## Questions" in c.source for c in notebook.cells)
+
+
+def test_plug_mixed_minibatch_hands_the_zoo_s_fit_minibatches_expert_first(monkeypatch):
+    import importlib
+
+    import torch
+
+    from mbrl_zoo.app.assignments import support
+    from mbrl_zoo.app.assignments.a4_dagger_model import dagger
+    from mbrl_zoo.models.families import DeterministicMLP
+    from mbrl_zoo.types import Batch
+
+    fitting = importlib.import_module("mbrl_zoo.models.fit")
+    monkeypatch.setattr(fitting, "mixed_minibatch", fitting.mixed_minibatch)  # put back after the test
+
+    def rows(n, marker):
+        obs = torch.full((n, 2), marker)
+        return Batch(obs, torch.zeros(n, 1), obs, torch.zeros(n), torch.zeros(n, dtype=torch.bool),
+                     torch.zeros(n, dtype=torch.bool))
+
+    seen = []
+
+    def spy(expert, learner, fraction, *rest):
+        seen.append((float(expert.obs[0, 0]), float(learner.obs[0, 0]), fraction))
+        batch = dagger.mixed_minibatch(expert, learner, fraction, *rest)
+        seen.append(float(batch.obs[:, 0].mean()))
+        return batch
+
+    support.plug_mixed_minibatch(spy)
+    fitting.fit(DeterministicMLP(2, 1, hidden=8, layers=1), rows(30, 0.0), other=rows(10, 1.0), other_share=0.25,
+                epochs=1, batch_size=8, holdout_ratio=0.0, generator=torch.Generator().manual_seed(0))
+    assert seen[0::2] == [(1.0, 0.0, 0.25)] * 5 and seen[1::2] == [0.25] * 5

@@ -100,13 +100,13 @@ def dagger_model_learning(expert: Batch, fit: Fit, plan: Plan, execute: Execute,
                           aggregate: bool = True) -> Iterates:
     """Run Ross & Bagnell 2012's loop for ``iterations`` N and return the :class:`Iterates`.
 
-    Start with an empty D_learner (a Batch of 0 rows with ``expert``'s shapes: every field of ``expert``
-    cut to ``[:0]``), fit M_1 = ``fit(expert, learner)`` and plan pi_1 = ``plan(M_1)``. Iteration
-    i executes pi_i once (``execute(pi_i)``, the only real episode of that iteration), then,
-    unless i = N, puts its transitions D_i into D_learner (``aggregate``: D_learner U D_i, with
-    ``concat(first, second)``; otherwise D_i alone, the no-aggregation ablation), fits M_{i+1} =
-    ``fit(expert, D_learner)`` and plans pi_{i+1} in it. So N policies are executed and N models
-    fitted; no model is fitted after the last episode, since no later policy would run.
+    Start with an empty D_learner (a Batch of 0 rows with ``expert``'s shapes: every field of
+    ``expert`` cut to ``[:0]``), fit M_1 = ``fit(expert, learner)`` and plan pi_1 = ``plan(M_1)``.
+    Iteration i executes pi_i once (``execute(pi_i)``, the only real episode of that iteration),
+    then, unless i = N, puts its transitions D_i into D_learner (``aggregate``: D_learner U D_i,
+    with ``concat(first, second)``; otherwise D_i alone, the no-aggregation ablation), fits
+    M_{i+1} = ``fit(expert, D_learner)`` and plans pi_{i+1} in it. So N policies are executed and
+    N models fitted; no model is fitted after the last episode, since no later policy would run.
     """
     ### BEGIN SOLUTION
     learner = Batch(**{f.name: getattr(expert, f.name)[:0] for f in fields(Batch)})

@@ -287,7 +287,8 @@ def check_dagger_cartpole(submission, task, target, iterations, seed, algorithm,
     try:
         need(submission, "dagger_model_learning")(pieces.expert, pieces.fit, pieces.plan, execute, iterations)
     except _Reached:
-        return f"return {returns[-1]:g} at iteration {len(returns)} (returns by iteration {[round(r) for r in returns]})"
+        by_iteration = [round(r) for r in returns]
+        return f"return {returns[-1]:g} at iteration {len(returns)} (returns by iteration {by_iteration})"
     raise CheckFailed(f"DAgger with your loop did not reach a return of {target:g} on {task} within {iterations} "
                       f"iterations from {len(pieces.expert)} expert transitions (seed {seed}; returns by iteration "
                       f"{[round(r) for r in returns]}).")
