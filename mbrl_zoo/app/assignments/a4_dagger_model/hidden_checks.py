@@ -5,8 +5,8 @@ import itertools
 import torch
 
 from mbrl_zoo.app.assignments.a4_dagger_model.public_checks import (
-    EXPERT_MARKER, answers_of, expect_minibatch, learner_rows, marked, minibatch, rows_of, run_loop)
-from mbrl_zoo.app.grade import check, expect, need
+    EXPERT_MARKER, answers_of, expect_minibatch, learner_rows, minibatch, rows_of, run_loop)
+from mbrl_zoo.app.grade import check, expect
 
 
 @check(points=1, timeout_s=20)
