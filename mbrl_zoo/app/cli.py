@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("number", type=int, metavar="N", help="assignment number (mbrl-zoo assignment list)")
     make.add_argument("--out", required=True, help="new folder for the pack")
     make.add_argument("--zoo-source", metavar="SPEC",
-                      help="what students pip-install to get the zoo (default: this checkout's folder)")
+                      help="what students pip-install to get the zoo (default: this checkout's folder, or "
+                           "where the installed zoo came from)")
 
     grade = sub.add_parser("grade", help="grade submissions of assignment N: table, Gradescope JSON, CSV")
     grade.add_argument("number", type=int, metavar="N", help="assignment number (mbrl-zoo assignment list)")

@@ -30,11 +30,12 @@ def _failed(report):
 
 def test_the_assignments_are_listed(capsys):
     assert [(a.number, a.student_file) for a in ASSIGNMENTS] == [
-        (1, "dynamics.py"), (2, "planning.py"), (3, "rollouts.py")]
+        (1, "dynamics.py"), (2, "planning.py"), (3, "rollouts.py"), (4, "dagger.py")]
     assert main(["assignment", "list"]) == 0
     out = capsys.readouterr().out
     assert "1  Dynamics models: dynamics.py, 10 checks (3 hidden), 25 points" in out
     assert "3  Dyna/MBPO model rollouts: rollouts.py" in out
+    assert "4  DAgger-style model learning: dagger.py, 15 checks (6 hidden), 30 points" in out
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
@@ -148,6 +149,38 @@ def test_pack_readme_commands_work_as_a_student_runs_them(tmp_path):
     assert "skipped (--quick): pets_cartpole" in solved.stdout
 
 
+class _Installed:
+    """An installed mbrl-zoo distribution as importlib.metadata shows it."""
+
+    version = "0.1.0"
+
+    def __init__(self, direct_url):
+        self.direct_url = direct_url
+
+    def read_text(self, name):
+        return json.dumps(self.direct_url) if name == "direct_url.json" and self.direct_url else None
+
+
+@pytest.mark.parametrize("direct_url, expected", [
+    ({"url": "file:///home/me/mbrl%20zoo", "dir_info": {}}, "/home/me/mbrl zoo"),
+    ({"url": "https://example.edu/mbrl-zoo.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}},
+     "git+https://example.edu/mbrl-zoo.git@abc123"),
+    ({"url": "https://example.edu/mbrl_zoo-0.1.0.tar.gz", "archive_info": {}}, "https://example.edu/mbrl_zoo-0.1.0.tar.gz"),
+    (None, "mbrl-zoo==0.1.0"),
+])
+def test_an_installed_zoo_s_pack_installs_the_zoo_from_where_it_came(direct_url, expected, tmp_path, monkeypatch):
+    from importlib import metadata
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: _Installed(direct_url))
+    # site-packages/mbrl_zoo/app/assignments: no setup.cfg above it, unlike a checkout.
+    installed = tmp_path / "site-packages" / "mbrl_zoo" / "app" / "assignments"
+    assert assignments.default_zoo_source(installed) == expected
+
+
+def test_a_checkout_s_pack_installs_the_checkout():
+    assert assignments.default_zoo_source() == str(ROOT)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_every_pack_readme_command_succeeds_with_the_reference_solution(assignment, tmp_path):
@@ -215,3 +248,35 @@ def test_handout_notebook_runs_with_the_reference_solution(assignment, tmp_path,
     assert not [o for o in outputs if o.output_type == "error"]
     assert len([o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]) >= 2
     assert any(c.cell_type == "markdown" and "## Questions" in c.source for c in notebook.cells)
+
+
+def test_plug_mixed_minibatch_hands_the_zoo_s_fit_minibatches_expert_first(monkeypatch):
+    import importlib
+
+    import torch
+
+    from mbrl_zoo.app.assignments import support
+    from mbrl_zoo.app.assignments.a4_dagger_model import dagger
+    from mbrl_zoo.models.families import DeterministicMLP
+    from mbrl_zoo.types import Batch
+
+    fitting = importlib.import_module("mbrl_zoo.models.fit")
+    monkeypatch.setattr(fitting, "mixed_minibatch", fitting.mixed_minibatch)  # put back after the test
+
+    def rows(n, marker):
+        obs = torch.full((n, 2), marker)
+        return Batch(obs, torch.zeros(n, 1), obs, torch.zeros(n), torch.zeros(n, dtype=torch.bool),
+                     torch.zeros(n, dtype=torch.bool))
+
+    seen = []
+
+    def spy(expert, learner, fraction, *rest):
+        seen.append((float(expert.obs[0, 0]), float(learner.obs[0, 0]), fraction))
+        batch = dagger.mixed_minibatch(expert, learner, fraction, *rest)
+        seen.append(float(batch.obs[:, 0].mean()))
+        return batch
+
+    support.plug_mixed_minibatch(spy)
+    fitting.fit(DeterministicMLP(2, 1, hidden=8, layers=1), rows(30, 0.0), other=rows(10, 1.0), other_share=0.25,
+                epochs=1, batch_size=8, holdout_ratio=0.0, generator=torch.Generator().manual_seed(0))
+    assert seen[0::2] == [(1.0, 0.0, 0.25)] * 5 and seen[1::2] == [0.25] * 5

@@ -189,14 +189,14 @@ def make_pack(number: int, out: str | Path, zoo_source: str | None = None) -> li
     """Write assignment ``number``'s student pack into the new folder ``out``: the student file
     with its solutions stripped, the public checks, the handout notebook (outputs cleared) and
     the README. ``zoo_source`` is what students pass to ``pip install`` to get the zoo (default:
-    this checkout's folder). ``out`` must not exist or be empty; the pack appears whole or not at
+    :func:`default_zoo_source`). ``out`` must not exist or be empty; the pack appears whole or not at
     all. Returns the files written."""
     assignment = get(number)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {str(out)!r} already exists and is not an empty folder; name a new folder.")
     starter = strip_solutions(assignment.solution.read_text(), str(assignment.solution))
-    readme = render_readme(assignment, zoo_source or str(HERE.parents[2]))
+    readme = render_readme(assignment, zoo_source or default_zoo_source())
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -211,6 +211,37 @@ def make_pack(number: int, out: str | Path, zoo_source: str | None = None) -> li
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [out / name for name in (assignment.student_file, *PACK_FILES)]
+
+
+def default_zoo_source(package: Path = HERE) -> str:
+    """What the pack's README tells students to ``pip install``: where this zoo came from.
+
+    A source checkout (``package``, this folder, inside a folder with ``setup.cfg``: a clone, or
+    an editable install) gives that folder. An installed copy gives what pip recorded it was installed from
+    (PEP 610's ``direct_url.json``: a local folder, a ``git+URL@commit`` or an archive's URL);
+    one installed from a package index, ``mbrl-zoo==VERSION``.
+    """
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    checkout = package.parents[2]
+    if (checkout / "setup.cfg").is_file() and (checkout / "mbrl_zoo").is_dir():
+        return str(checkout)
+    try:
+        distribution = metadata.distribution("mbrl-zoo")
+    except metadata.PackageNotFoundError:
+        return str(checkout)
+    recorded = distribution.read_text("direct_url.json")
+    if not recorded:
+        return f"mbrl-zoo=={distribution.version}"
+    origin = json.loads(recorded)
+    url = origin.get("url", "")
+    if "vcs_info" in origin:
+        return f"{origin['vcs_info']['vcs']}+{url}@{origin['vcs_info']['commit_id']}"
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
+    return url
 
 
 def render_readme(assignment: Assignment, zoo_source: str) -> str:

@@ -159,7 +159,7 @@ def check_mixed_batch(submission):
 
 
 @check(points=6, timeout_s=360, slow=True, task="InvertedPendulum-v5", target=50.0, steps=1000, seed=0,
-       algorithm={"updates_per_step": 5, "random_steps": 200, "model_train_freq": 100, "rollout_batch_size": 2000,
+       algorithm={"updates_per_step": 5, "random_steps": 200, "refit_every": 100, "rollout_batch_size": 2000,
                   "epoch_length": 200, "rollout_schedule": [1, 4, 1, 3], "fit_epochs": 20, "hidden": [128, 128],
                   "eval_every": 0},
        model={"hidden": 64, "layers": 3, "ensemble_size": 5, "num_elites": 3})
