@@ -96,3 +96,10 @@ def test_bad_input_exits_2_before_any_folder(tmp_path, capsys, argv, message):
     args = ["--task", "CartPole-v1", *argv] if "--task" not in argv else argv
     assert main(["run", "oracle-mcts", *args, "--steps", "10", "--out", str(out)]) == 2
     assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_a_saved_agent_is_evaluated_at_any_search_budget(tmp_path):
+    run(tmp_path, "oracle-mcts", steps=40, random_steps=0)
+    first = muzero_lite.evaluate_run(tmp_path, simulations=3, episodes=2)
+    assert len(first) == 2 and all(1 <= r <= 500 for r in first)
+    assert muzero_lite.evaluate_run(tmp_path, simulations=3, episodes=2) == first  # seeded: the same episodes
