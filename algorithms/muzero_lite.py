@@ -16,7 +16,7 @@ Each env step, with s_t (O,) the observation and n actions:
 1. act: search from s_t (B simulations) and draw a_t ~ pi_t(a) ~ N(s_t, a)^(1/T) (the root's
    visit counts N at temperature T; uniform random actions for the first ``random_steps``);
 2. store (s_t, a_t, r_t, s_t+1, terminated, truncated) and the policy target
-   p_t(a) = N(s_t, a) / sum_b N(s_t, b) (n,) of the search;
+   p_t(a) = N(s_t, a) / sum_b N(s_t, b) (n,) of the search (uniform after a random action);
 3. learn: ``updates_per_step`` Adam steps on minibatches of M stored steps t with
 
        loss = -sum_a p_t(a) log softmax(f_pi(s_t))_a + (f_V(s_t) - z_t)^2,
@@ -36,10 +36,11 @@ reinforcement learning", ICLR 2021): ``search_learn`` (the policy targets p_t), 
 (the actions taken while training) and ``search_eval`` (the actions of evaluation episodes) each
 either search to the planner's ``max_depth`` (True) or only one step deep (False: each action's
 r + gamma f_V(s') compared by the same pUCT search with the same budget; a one-step lookahead).
-One-Step = all False; Learn = ``search_learn``; Data = ``search_data``; Learn+Data = both;
-Learn+Data+Eval = all three (vanilla MuZero, the default). Where the targets and the actions
+One-Step = all False; Learn = ``search_learn`` only; Data = ``search_data`` only; Learn+Data =
+both; Learn+Data+Eval = all three (vanilla MuZero, the default). Where the targets and the actions
 search differently, each step runs both searches. Evaluation searches with ``eval_simulations``
-B' (default B), no root noise and temperature 0, so a B x B' table is one setting per axis.
+B' (default B), no root noise and temperature 0, so a B x B' table is one setting per axis;
+:func:`evaluate_run` scores a saved agent at any B'.
 
 Shapes: observations (O,) float32, a stored action its one-hot row (n,); a minibatch holds
 obs (M, O), policy targets (M, n), windows (M, k) of rewards, ends and next observations.
