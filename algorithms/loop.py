@@ -163,7 +163,8 @@ class EnvLoop:
     """``config.run.steps`` env steps of ``config.run.task``, driven by ``for obs in loop``.
 
     Attributes for the algorithm: ``obs_dim``, ``act_dim``, ``low``/``high`` (A,) action bounds
-    (None on a discrete task, whose ``num_actions`` = n = ``act_dim``; None on a continuous one), ``seed``, ``spec`` (the task), ``streams`` (:class:`RandomStreams`), ``env_step`` (steps taken),
+    (None on a discrete task), ``num_actions`` (n = ``act_dim`` on a discrete task, None on a
+    continuous one), ``seed``, ``spec`` (the task), ``streams`` (:class:`RandomStreams`), ``env_step`` (steps taken),
     ``episode`` (episodes finished), ``episode_started`` (True while the next action is the first
     of an episode), ``stats`` (the learner's latest figures, logged with the next episode row).
     With ``eval_every`` > 0, the policy given to :meth:`evaluate_with` plays ``eval_episodes``

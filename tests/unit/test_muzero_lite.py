@@ -70,3 +70,15 @@ def test_bad_settings_and_tasks_are_refused_before_a_run(pairing, overrides, mes
     with pytest.raises(UserError) as error:
         check_buildable(resolve(pairing, {"run": {"task": "CartPole-v1"}, **overrides}))
     assert message in str(error.value)
+
+
+def test_a_discrete_action_is_an_index_for_the_env_and_one_hot_everywhere_else():
+    from algorithms.loop import env_action
+
+    act, for_env = env_action(np.int64(2), num_actions=3)
+    assert act.tolist() == [0.0, 0.0, 1.0] and act.dtype == np.float32 and for_env == 2
+    for bad in (3, -1, 1.0, np.array([1])):
+        with pytest.raises(UserError, match=r"3 discrete actions, so an action is one integer index in \[0, 3\)"):
+            env_action(bad, num_actions=3)
+    act, for_env = env_action([0.5, -0.5], num_actions=None)
+    assert act.tolist() == [0.5, -0.5] and for_env is act
