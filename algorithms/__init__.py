@@ -8,6 +8,6 @@ relies on) and its named recipes with ``register_pairing(Pairing(...))``.
 Importing this package registers every algorithm and pairing.
 """
 
-from algorithms import dagger_model, dyna, gamma_mve, loop, mbmf, mbpo, mpc, mve, sac, steve
+from algorithms import dagger_model, dyna, gamma_mve, loop, mbmf, mbpo, mpc, muzero_lite, mve, sac, steve
 
-__all__ = ["dagger_model", "dyna", "gamma_mve", "loop", "mbmf", "mbpo", "mpc", "mve", "sac", "steve"]
+__all__ = ["dagger_model", "dyna", "gamma_mve", "loop", "mbmf", "mbpo", "mpc", "muzero_lite", "mve", "sac", "steve"]

@@ -48,8 +48,9 @@ from mbrl_zoo.device import generator_state, load_generator_state, seeded_genera
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.runs import Run, episode_seed, final_info
 
-Policy = Callable[[np.ndarray], np.ndarray]
-"""``policy(obs (O,)) -> action (A,)``, numpy arrays."""
+Policy = Callable[[np.ndarray], np.ndarray | int]
+"""``policy(obs (O,)) -> action``: an array (A,) for a continuous task, an action index in
+``[0, n)`` for a discrete one."""
 
 CHECKPOINT_EVERY_S = 60.0
 """Most seconds of work between two checkpoints inside an episode."""
@@ -61,7 +62,8 @@ training episodes' indices."""
 @dataclass(frozen=True)
 class Step:
     """One env transition: arrays obs (O,), act (A,), next_obs (O,), scalars and the env's info.
-    ``truncated`` is the env's own time limit; the run's step budget never sets it."""
+    ``act`` of a discrete task is the action's one-hot row (A = n), the form models and buffers
+    take. ``truncated`` is the env's own time limit; the run's step budget never sets it."""
 
     obs: np.ndarray
     act: np.ndarray
@@ -94,12 +96,29 @@ class RandomStreams:
         self.numpy.bit_generator.state = state["numpy"]
 
 
-def play_episode(env: gym.Env, policy: Policy, reset_seed: int) -> Iterator[Step]:
-    """Yield the transitions of one episode of ``env`` under ``policy``, reset with ``reset_seed``."""
+def env_action(action: np.ndarray | int, num_actions: int | None) -> tuple[np.ndarray, Any]:
+    """``(act, for_env)``: the action as a :class:`Step` stores it, float32 (A,), and as the env
+    takes it. A continuous task's action is both; a discrete task's (``num_actions`` = n) is an
+    index in ``[0, n)``, stored as its one-hot row (n,) and given to the env as an int."""
+    if num_actions is None:
+        act = np.asarray(action, dtype=np.float32)
+        return act, act
+    index = np.asarray(action)
+    if index.shape != () or not np.issubdtype(index.dtype, np.integer) or not 0 <= int(index) < num_actions:
+        raise UserError(f"the policy returned the action {action!r}; this task has {num_actions} discrete actions, "
+                        f"so an action is one integer index in [0, {num_actions}).")
+    act = np.zeros(num_actions, dtype=np.float32)
+    act[int(index)] = 1.0
+    return act, int(index)
+
+
+def play_episode(env: gym.Env, policy: Policy, reset_seed: int, num_actions: int | None = None) -> Iterator[Step]:
+    """Yield the transitions of one episode of ``env`` under ``policy``, reset with ``reset_seed``;
+    ``num_actions`` is n for a discrete task (see :func:`env_action`)."""
     obs, _ = env.reset(seed=reset_seed)
     while True:
-        act = np.asarray(policy(obs), dtype=np.float32)
-        next_obs, rew, terminated, truncated, info = env.step(act)
+        act, for_env = env_action(policy(obs), num_actions)
+        next_obs, rew, terminated, truncated, info = env.step(for_env)
         yield Step(obs, act, next_obs, float(rew), bool(terminated), bool(truncated), info)
         if terminated or truncated:
             return
@@ -144,8 +163,9 @@ def load_env_state(env: gym.Env, state: dict) -> None:
 class EnvLoop:
     """``config.run.steps`` env steps of ``config.run.task``, driven by ``for obs in loop``.
 
-    Attributes for the algorithm: ``obs_dim``, ``act_dim``, ``low``/``high`` (A,) action bounds,
-    ``seed``, ``spec`` (the task), ``streams`` (:class:`RandomStreams`), ``env_step`` (steps taken),
+    Attributes for the algorithm: ``obs_dim``, ``act_dim``, ``low``/``high`` (A,) action bounds
+    (None on a discrete task), ``num_actions`` (n = ``act_dim`` on a discrete task, None on a
+    continuous one), ``seed``, ``spec`` (the task), ``streams`` (:class:`RandomStreams`), ``env_step`` (steps taken),
     ``episode`` (episodes finished), ``episode_started`` (True while the next action is the first
     of an episode), ``stats`` (the learner's latest figures, logged with the next episode row).
     With ``eval_every`` > 0, the policy given to :meth:`evaluate_with` plays ``eval_episodes``
@@ -161,7 +181,10 @@ class EnvLoop:
         self.spec = config.task_spec()
         self.env = self.spec.make_env()
         self.obs_dim, self.act_dim = self.spec.dims()
-        self.low, self.high = (np.asarray(b, dtype=np.float32) for b in self.spec.action_bounds())
+        self.num_actions = self.spec.num_actions
+        self.low = self.high = None
+        if self.num_actions is None:
+            self.low, self.high = (np.asarray(b, dtype=np.float32) for b in self.spec.action_bounds())
         self.streams = RandomStreams(self.seed)
         self.env_step = self.episode = 0
         self.stats: dict[str, float | None] = {}
@@ -210,9 +233,12 @@ class EnvLoop:
         """Evaluate ``policy`` (deterministic, typically) when evaluations are due."""
         self._eval_policy = policy
 
-    def random_action(self) -> np.ndarray:
-        """A uniform draw from the action box, (A,); the progress bar shows ``random actions``."""
+    def random_action(self) -> np.ndarray | int:
+        """A uniform draw from the action box, (A,), or of an action index of a discrete task; the
+        progress bar shows ``random actions``."""
         self._acting_at_random = True
+        if self.num_actions is not None:
+            return int(self.streams.numpy.integers(self.num_actions))
         return self.streams.numpy.uniform(self.low, self.high).astype(np.float32)
 
     @contextmanager
@@ -252,16 +278,17 @@ class EnvLoop:
                 self._obs, _ = self.env.reset(seed=episode_seed(self.seed, self.episode))
             yield self._obs
 
-    def step(self, action: np.ndarray) -> Step:
-        """Take ``action`` (A,) in the env; returns the transition. The next observation is what
-        the ``for`` loop yields next (after a reset when this step ended the episode)."""
+    def step(self, action: np.ndarray | int) -> Step:
+        """Take ``action`` in the env: (A,) on a continuous task, an index in ``[0, n)`` on a
+        discrete one (stored as its one-hot row); returns the transition. The next observation is
+        what the ``for`` loop yields next (after a reset when this step ended the episode)."""
         if self._obs is None or self.done:
             raise RuntimeError("EnvLoop.step is called once per observation that iterating the loop yields.")
-        act = np.asarray(action, dtype=np.float32)
+        act, for_env = env_action(action, self.num_actions)
         if act.shape != (self.act_dim,) or not np.isfinite(act).all():
             raise UserError(f"the policy returned an action of shape {act.shape} with values {act.tolist()}; "
                             f"expected {self.act_dim} finite values within the action bounds.")
-        next_obs, rew, terminated, truncated, info = self.env.step(act)
+        next_obs, rew, terminated, truncated, info = self.env.step(for_env)
         step = Step(self._obs, act, next_obs, float(rew), bool(terminated), bool(truncated), info)
         self.env_step += 1
         self._episode_return += step.rew
@@ -288,7 +315,7 @@ class EnvLoop:
         returns = []
         for k in range(self.eval_episodes):
             reset_seed = episode_seed(self.seed, EVAL_EPISODE_OFFSET + index * self.eval_episodes + k)
-            returns.append(sum(s.rew for s in play_episode(self._eval_env, policy, reset_seed)))
+            returns.append(sum(s.rew for s in play_episode(self._eval_env, policy, reset_seed, self.num_actions)))
         return float(np.mean(returns))
 
     def _eval_due(self) -> bool:

@@ -185,7 +185,8 @@ def resolve(pairing_name: str, overrides: dict[str, dict[str, Any]] | None = Non
     if unknown:
         raise UserError(f"unknown config section {unknown[0]!r}; valid sections: {', '.join(SECTIONS)}.")
 
-    run = build_dataclass(RunSettings, overrides.get("run", {}), "run")
+    run = build_dataclass(RunSettings, {**({"task": pairing.task} if pairing.task else {}), **overrides.get("run", {})},
+                          "run")
     TASKS.get(run.task)
     defaults = pairing.settings_for(run.task)
     algorithm_entry = ALGORITHMS.get(pairing.algorithm)

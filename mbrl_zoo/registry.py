@@ -233,6 +233,8 @@ class Pairing:
     ``model`` or ``planner`` is ``None`` when the algorithm uses none (model-free SAC).
     ``task_settings`` maps a task name to more overrides of the same form, applied after
     ``settings`` on that task (per-task presets, e.g. MBPO's rollout schedule per environment).
+    ``task`` is the task a run of the pairing takes when none is named (None: ``run.task``'s
+    default), e.g. a discrete task for a pairing that works only with discrete actions.
     """
 
     name: str
@@ -242,6 +244,7 @@ class Pairing:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     task_settings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    task: str | None = None
 
     def settings_for(self, task: str) -> dict[str, dict[str, Any]]:
         """``settings`` with the task's preset (if any) merged over them, section by section."""

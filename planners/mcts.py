@@ -63,6 +63,7 @@ import torch
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.registry import register_planner
+from mbrl_zoo.settings import setting
 
 Tensor = torch.Tensor
 StepFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]
@@ -78,26 +79,27 @@ with this int (None: fresh entropy)."""
 
 @dataclass(frozen=True)
 class MCTSConfig:
-    """Settings of :func:`search`; bad values raise UserError. Defaults are MuZero's (appendix B
-    and its Atari settings) where it has one."""
+    """Settings of :func:`search`; bad values raise UserError (a run's config names them
+    ``planner.KEY`` from the declared ranges). Defaults are MuZero's (appendix B and its Atari
+    settings) where it has one."""
 
-    simulations: int = 50
+    simulations: int = setting(50, "[1, 10**6]")
     """Simulations per search (>= 1); each adds at most one node to each tree."""
-    max_depth: int = 50
+    max_depth: int = setting(50, "[1, 1000]", note="the search keeps a (depth + 1)^2 table of discounts")
     """Most transitions from the root a simulation follows (>= 1); a node at that depth is a leaf
     whose value estimate is backed up again on each visit."""
-    temperature: float = 1.0
+    temperature: float = setting(1.0, ">= 0")
     """T >= 0 of the acting policy ``pi(a) ~ N(root, a)^(1 / T)``; 0 takes the most visited action
     (one of them at random on a tie)."""
-    c1: float = 1.25
+    c1: float = setting(1.25, "> 0")
     """pUCT's exploration weight at small visit counts (> 0)."""
-    c2: float = 19652.0
+    c2: float = setting(19652.0, "> 0")
     """pUCT's visit scale (> 0) at which the exploration weight starts to grow as log(visits)."""
-    dirichlet_alpha: float = 0.25
+    dirichlet_alpha: float = setting(0.25, "> 0")
     """Concentration (> 0) of the Dirichlet noise mixed into the root priors."""
-    dirichlet_fraction: float = 0.25
+    dirichlet_fraction: float = setting(0.25, "[0, 1]")
     """Weight in [0, 1] of that noise; 0 turns it off (evaluation)."""
-    discount: float = 0.997
+    discount: float = setting(0.997, "[0, 1]")
     """Discount in [0, 1] of rewards along a path and of the leaf value."""
 
     def __post_init__(self) -> None:

@@ -91,7 +91,7 @@ def test_list_prints_every_table(capsys):
     (["--plugin", str(FIXTURES / "plugin_missing_import.py"), "run", "pets"],
      f"{FIXTURES / 'plugin_missing_import.py'}, line 5: ModuleNotFoundError: No module named 'a_module_nobody_installed'"),
     (["run", "sac", "--set", "planner.name=cem"],
-     "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: dagger-model, mbmf, mpc"),
+     "algorithm 'sac' uses no planner, so planner 'cem' would be ignored; algorithms that take a planner: dagger-model, mbmf, mpc, muzero-lite, muzero-lite-oracle"),
     (["run", "sac", "--set", "model.name=pe"], "algorithm 'sac' uses no model"),
     (["run"], "the following arguments are required: pairing"),
     (["run", "dagger-model", "--task", "Reacher-v5"], "algorithm.expert='oracle' plans on the simulator"),
@@ -111,11 +111,11 @@ def test_list_prints_every_table(capsys):
      "planner 'mcts' cannot work on task 'cartpole-balance': it works with a finite set of actions"),
     (["run", "sac", "--task", "Acrobot-v1"], "algorithm 'sac' cannot work on task 'Acrobot-v1'"),
     (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.simulations=0"],
-     "mcts simulations must be an integer >= 1, got 0"),
+     "planner.simulations=0 is not allowed: it must lie in [1, 10**6]"),
     (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.max_depth=0"],
-     "mcts max_depth must be an integer >= 1, got 0"),
+     "planner.max_depth=0 is not allowed: it must lie in [1, 1000]"),
     (["run", "pets", "--task", "CartPole-v1", "--set", "planner.name=mcts", "--set", "planner.temperature=-1"],
-     "mcts temperature must be a finite number >= 0, got -1.0"),
+     "planner.temperature=-1.0 is not allowed: it must be >= 0"),
 ])
 def test_bad_input_exits_2_with_one_paragraph_and_no_folder(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

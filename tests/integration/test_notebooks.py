@@ -40,12 +40,19 @@ def check_objective_mismatch(text: str, outputs: list) -> None:
     assert "expert return: 10.0" in text and "-2.0" in tables
 
 
+def check_search_budget(text: str, outputs: list) -> None:
+    line = next(l for l in text.splitlines() if l.startswith("return by (B, B')"))
+    assert "B'=1" in line and "B=1" in line
+    assert "training returns by B" in text
+
+
 # per notebook: figures it must draw (at least) and a check of its printed results
 EXPECTED = {
     "model_drift": (3, check_model_drift),  # k-step error, disagreement, value drift
     "rollout_length": (2, check_rollout_length),  # bias/variance by H, PETS return by H
     "ensemble_size": (3, check_ensemble_size),  # accuracy/calibration, k-step/disagreement/cost, return by E
     "objective_mismatch": (1, check_objective_mismatch),  # return against held-out NLL
+    "search_budget": (3, check_search_budget),  # training curves by B, the B x B' table, committed runs
 }
 
 
