@@ -81,7 +81,7 @@ class Run:
         remove_stale_temporaries(self.out_dir, self.RUN_FILES)
         # Imported before the run starts, not at its first curve: a Ctrl-C or SIGTERM that cut
         # the import short would leave matplotlib half-initialised for the curve drawn at close.
-        _pyplot()
+        new_figure()
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a file in the way, no permission
@@ -185,22 +185,21 @@ class Run:
         self._curve_drawn_at = time.perf_counter()
 
 
-def _pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend."""
-    import matplotlib
+def new_figure(**kwargs: Any):
+    """A matplotlib ``Figure`` outside pyplot: drawing and saving it neither switches nor uses the
+    session's backend (a notebook that calls ``train`` keeps its inline figures) and no global
+    figure list holds on to it."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
     """Episode return against environment steps, saved atomically as a PNG: whole episodes joined
     by a line, the episode the step budget cut (``cut`` = 1) as a hollow marker apart, and the
     returns of evaluation episodes (``eval_return``) where a run logs them."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
+    ax = fig.subplots()
     whole = [r for r in rows if not r.get("cut")]
     ax.plot([r["env_step"] for r in whole], [r["return"] for r in whole], marker="o", markersize=3,
             label="episode return")
@@ -220,7 +219,6 @@ def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str
     ax.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
-    plt.close(fig)
 
 
 def episode_seed(seed: int, episode: int) -> int:

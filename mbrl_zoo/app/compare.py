@@ -25,6 +25,7 @@ import numpy as np
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.io import atomic_write, atomic_write_text
 from mbrl_zoo.results import RunRecord, aggregate, final_return, group_stats, groups, load_runs, not_cut
+from mbrl_zoo.runs import new_figure
 from mbrl_zoo.stats import bootstrap_ci
 
 __all__ = ["compare", "comparison_table", "load_runs", "plot_runs", "returns_at", "format_table", "rounded"]
@@ -130,12 +131,10 @@ def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return
     common grid, up to the step all of the group's runs reached)."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     tasks = sorted({r.task for r in runs})
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.2), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = new_figure(figsize=(6 * len(tasks), 4.2))
+    axes = fig.subplots(1, len(tasks), squeeze=False)
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, task in zip(axes[0], tasks):
         labels = [label for t, label in groups(runs) if t == task]
         for i, label in enumerate(labels):
@@ -161,7 +160,6 @@ def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return
         ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
-    plt.close(fig)
 
 
 def final_returns(runs: Sequence[RunRecord], column: str = "return", window: int = 5):

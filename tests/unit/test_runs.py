@@ -175,3 +175,24 @@ def test_temporaries_of_a_write_killed_midway_are_removed_when_a_run_opens_its_f
         assert len(list(folder.glob(".checkpoint.pt.*.tmp"))) == 1
     Run(folder, CONFIG, total_steps=100, quiet=True, resume=mode == "resume", overwrite=mode == "overwrite")
     assert sorted(p.name for p in folder.glob(".*")) == [".notes.txt.x1.tmp"]
+
+
+def test_curves_leave_the_session_backend_alone(tmp_path):
+    """A notebook that trains or compares keeps its own matplotlib backend and pyplot state: the
+    learning curve and the compare figure are drawn on a bare Figure and still written as PNGs."""
+    script = f"""
+import sys, matplotlib
+matplotlib.use("pdf")
+from mbrl_zoo.runs import plot_learning_curve
+import mbrl_zoo.app.compare  # the compare figure's module must not pull in pyplot either
+rows = [dict(env_step=50 * i, episode=i, **{{"return": float(i)}}) for i in range(1, 4)]
+plot_learning_curve(rows, r"{tmp_path}/curve.png", title="t")
+assert matplotlib.get_backend() == "pdf", matplotlib.get_backend()
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
