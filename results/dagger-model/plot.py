@@ -50,18 +50,17 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(HERE / "return_by_iteration.png", dpi=120)
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, horizon in zip(axes, ("1step", "hstep")):
-        for pairing in ("dagger-model", "train-once", "no-aggregation"):
-            part = data[data["pairing"] == pairing].groupby("iteration")
-            for where, style in (("learner", "-"), ("expert", ":")):
-                column = f"model_{horizon}_nmse_{where}"
-                if column in data:
-                    mean = part[column].mean()
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(10, 3.2 * len(tasks)), squeeze=False)
+    for row, task in zip(axes, tasks):
+        for ax, horizon in zip(row, ("1step", "hstep")):
+            for pairing in ("dagger-model", "train-once", "no-aggregation"):
+                part = data[(data["task"] == task) & (data["pairing"] == pairing)].groupby("iteration")
+                for where, style in (("learner", "-"), ("expert", ":")):
+                    mean = part[f"model_{horizon}_nmse_{where}"].mean()
                     ax.plot(mean.index, mean.values, style, marker="o", label=f"{pairing}, {where} states")
-        ax.set(yscale="log", xlabel="iteration i", ylabel=f"model nMSE ({horizon.replace('step', '-step')})",
-               title=f"M_i's {'one-step' if horizon == '1step' else 'H-step'} error on pi_i's and the expert's states")
-        ax.legend(fontsize=6)
+            ax.set(yscale="log", xlabel="iteration i", ylabel=f"model nMSE ({horizon.replace('step', '-step')})",
+                   title=f"{task}: M_i's {'one-step' if horizon == '1step' else 'H-step'} error")
+            ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(HERE / "simulation_lemma.png", dpi=120)
 
