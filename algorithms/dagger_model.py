@@ -32,7 +32,8 @@ Neither adds exploration noise to the real episodes. The run's checkpoint keeps 
 Expert sources (``expert``): ``oracle`` (MPC with the run's planner on the simulator itself,
 :class:`~mbrl_zoo.models.oracle.OracleModel`; tasks whose observation is the state), a run folder
 whose checkpoint holds a SAC ``agent`` (its greedy policy acts) or a ``model`` (MPC with this
-run's planner on it), or a ``.npz`` data set (:func:`load_expert_dataset`).
+run's planner on it; from a ``dagger-model`` run, those of its best iterate), or a ``.npz`` data
+set (:func:`load_expert_dataset`).
 """
 
 from __future__ import annotations
@@ -217,7 +218,11 @@ def expert_source(config: RunConfig) -> tuple[str, object]:
     if not path.is_dir():
         raise UserError(f"algorithm.expert={cfg.expert!r} is neither 'oracle', a run folder nor an .npz data set.")
     saved_config, state = read_run(path, task=spec.name)
-    parts = state.get("parts", {})
+    parts = dict(state.get("parts", {}))
+    # A dagger-model run's result is its best iterate, not its last: that one acts.
+    best = parts.get("best")
+    if isinstance(best, dict):
+        parts.update({key: best[key] for key in ("agent", "model") if best.get(key) is not None})
     if "agent" in parts:
         if "hidden" not in saved_config.get("algorithm", {}):
             raise UserError(f"the run in {str(path)!r} saved an agent this algorithm cannot rebuild (no SAC settings).")

@@ -205,6 +205,19 @@ def test_bad_expert_sources_are_refused_before_a_run(tmp_path):
         check_buildable(_resolve(expert=str(_npz(tmp_path, obs=np.zeros((5, 3))))))
 
 
+@pytest.mark.parametrize("pairing, kind", [("dagger-model-sac", "agent"), ("dagger-model", "model")])
+def test_a_dagger_model_run_as_expert_acts_with_its_best_iterate(tmp_path, monkeypatch, pairing, kind):
+    saved = _resolve(pairing).to_dict()
+    best = {"iteration": 2, "return": 180.0, "model": "model of iterate 2",
+            "agent": "agent of iterate 2" if kind == "agent" else None}
+    parts = {"model": "model of the last iterate", "best": best}
+    if kind == "agent":
+        parts["agent"] = "agent of the last iterate"
+    monkeypatch.setattr(algorithms.dagger_model, "read_run", lambda path, task: (saved, {"parts": parts}))
+    found, (_, state) = algorithms.dagger_model.expert_source(_resolve(expert=str(tmp_path)))
+    assert (found, state) == (kind, f"{kind} of iterate 2")
+
+
 def _filled(n: int, marker: float) -> ReplayBuffer:
     buffer = ReplayBuffer(4, 1, 100)
     buffer.add_batch(Batch(torch.full((n, 4), marker), torch.zeros(n, 1), torch.full((n, 4), marker), torch.ones(n),
