@@ -6,8 +6,9 @@
 
 The results table has one row per group of reference runs in :data:`GROUPS`: seeds, env steps,
 the final return (mean of the last 5 scored episodes of each run; mean ± std over seeds) and the
-env steps at which each run first reached the task's threshold. The speed table holds the latest
-line of each benchmark log (:data:`PEER_LOGS`, :data:`SAC_UPDATE_LOG`), with its command and machine.
+env steps at which each run first reached the task's threshold ("none": no run did). The speed
+table holds the latest line of each benchmark log (:data:`PEER_LOGS`, :data:`SAC_UPDATE_LOG`), with
+its command and machine.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ GROUPS: list[tuple[str, float | None]] = [
     ("results/value-expansion/InvertedPendulum-v5/mve", 1000.0),
     ("results/value-expansion/InvertedPendulum-v5/steve", 1000.0),
     ("results/value-expansion/InvertedPendulum-v5/sac", 1000.0),
+    ("results/value-expansion/InvertedPendulum-v5/gamma-mve", 1000.0),
+    ("results/value-expansion/Hopper-v5/sac", 1000.0),
+    ("results/value-expansion/Hopper-v5/mve", 1000.0),
+    ("results/value-expansion/Hopper-v5/gamma-mve", 1000.0),
     ("results/pets/HalfCheetah-v5", 3000.0),
     ("results/sac/HalfCheetah-v5", 3000.0),
     ("results/dagger-model/cartpole-balance/dagger-model", 190.0),
-    ("results/dagger-model/cartpole-balance/train-once", 190.0),
+    ("results/dagger-model/cartpole-swingup/dagger-model", 155.0),
 ]
 """(folder or glob of run folders, return threshold) per row, in README order."""
 
@@ -63,6 +68,8 @@ def results_table() -> str:
         reached = [steps_to(r.metrics, r.settings, threshold) for r in runs] if threshold is not None else []
         spread = f" ± {finals.std(ddof=1):,.0f}" if len(finals) > 1 else ""
         first = ", ".join(f"{s:,}" if s is not None else "not reached" for s in reached)
+        if reached and all(s is None for s in reached):
+            first = "none"
         env_steps = f"{min(steps):,}" if min(steps) == max(steps) else f"{min(steps):,}-{max(steps):,}"
         lines.append(f"| {runs[0].task} | {runs[0].pairing} | {len(runs)} | {env_steps} | "
                      f"{finals.mean():,.1f}{spread} | {first} (>= {threshold:g}) |")
