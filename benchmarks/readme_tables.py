@@ -40,6 +40,7 @@ GROUPS: list[tuple[str, float | None]] = [
     ("results/sac/HalfCheetah-v5", 3000.0),
     ("results/dagger-model/cartpole-balance/dagger-model", 190.0),
     ("results/dagger-model/cartpole-swingup/dagger-model", 155.0),
+    ("results/planning-studies/long/mcts-model/CartPole-v1", 475.0),
 ]
 """(folder or glob of run folders, return threshold) per row, in README order."""
 
