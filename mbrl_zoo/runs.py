@@ -188,10 +188,14 @@ class Run:
 def new_figure(**kwargs: Any):
     """A matplotlib ``Figure`` outside pyplot: drawing and saving it neither switches nor uses the
     session's backend (a notebook that calls ``train`` keeps its inline figures) and no global
-    figure list holds on to it."""
+    figure list holds on to it. Its Agg canvas is attached here, not at the first save, so that
+    opening a run imports the whole drawing stack."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(**kwargs)
+    figure = Figure(**kwargs)
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str = "") -> None:

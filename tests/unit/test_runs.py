@@ -196,3 +196,20 @@ assert "matplotlib.pyplot" not in sys.modules
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_opening_a_run_imports_everything_its_curve_needs(tmp_path):
+    """A SIGTERM or Ctrl-C that lands inside a lazy import leaves matplotlib half-loaded and the
+    curve drawn at close then fails; opening the run must already have loaded the Agg renderer."""
+    script = f"""
+import sys
+from mbrl_zoo.runs import Run
+assert "matplotlib.backends.backend_agg" not in sys.modules
+Run(r"{tmp_path}/run", {{"pairing": "x"}}, total_steps=10, quiet=True)
+assert "matplotlib.backends.backend_agg" in sys.modules
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
