@@ -46,8 +46,11 @@ def main() -> None:
         if len(expert):
             ax.axhline(expert.mean(), color="k", ls="--", label="expert (CEM on the simulator)")
         ax.set(title=task, xlabel="iteration i", ylabel="real return of pi_i (mean, seed range)")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    # one legend for all panels, below them: inside a panel it hides the curves
+    handles = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(HERE / "return_by_iteration.png", dpi=120)
 
     fig, axes = plt.subplots(len(tasks), 2, figsize=(10, 3.2 * len(tasks)), squeeze=False)
