@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override a setting in every cell (repeatable)")
     sweep.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
-                       help="sweep a setting over these values too (repeatable: the product of all grids)")
+                       help="sweep a setting over these values too (repeatable: the product of all grids); "
+                            "values holding commas as one YAML list: KEY=[[64,64],[128,128]]")
     sweep.add_argument("--config", metavar="FILE.yaml", help="YAML overrides for every cell")
     sweep.add_argument("--out", help="sweep folder (default: the spec's folder, else runs/sweep)")
     where = sweep.add_mutually_exclusive_group()

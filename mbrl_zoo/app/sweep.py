@@ -8,8 +8,8 @@ a panel per task, each group's mean over seeds with its 95% bootstrap interval, 
 Settings. ``--grid SECTION.KEY=V1,V2,...`` (repeatable) sweeps a setting too: the cells are the
 product of every grid with the pairings, tasks and seeds, and each grid value adds a folder level
 named ``KEY=VALUE``, e.g. ``OUT/pets/cartpole-balance/planner.population_size=100/seed0``, and a
-column to ``summary.csv``. Values parse as YAML scalars, as ``--set`` values do (values holding
-commas, such as lists, go in a spec). ``run.task``, ``run.seed`` and ``run.steps`` have their own
+column to ``summary.csv``. Values parse as YAML scalars, as ``--set`` values do; values that hold
+commas themselves go in one YAML list, ``--grid 'algorithm.hidden=[[64,64],[128,128]]'``. ``run.task``, ``run.seed`` and ``run.steps`` have their own
 flags and are refused as grid keys.
 
 A study is a YAML spec, ``mbrl-zoo sweep --spec results/STUDY/study.yaml``::
@@ -127,7 +127,7 @@ def grid(pairings: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
 
 def parse_grid(assignments: Iterable[str]) -> dict[str, list[Any]]:
     """``["planner.population_size=100,200", ...]`` -> ``{"planner.population_size": [100, 200]}``;
-    each value parses as a YAML scalar. Refuses a malformed item, a key given twice, a ``run.task``,
+    each value parses as a YAML scalar, or the whole as one YAML list when it starts with ``[``. Refuses a malformed item, a key given twice, a ``run.task``,
     ``run.seed`` or ``run.steps`` key, and a value that cannot name a folder."""
     out: dict[str, list[Any]] = {}
     for text in assignments:
@@ -138,8 +138,21 @@ def parse_grid(assignments: Iterable[str]) -> dict[str, list[Any]]:
                             "(e.g. planner.population_size=100,200).")
         if key in out:
             raise UserError(f"--grid {key} is given twice; list all its values in one --grid.")
-        out[key] = [_scalar(part.strip()) for part in raw.split(",")]
+        out[key] = _values(key, raw.strip())
     return check_grid(out, "--grid")
+
+
+def _values(key: str, raw: str) -> list[Any]:
+    """``100,200`` -> ``[100, 200]`` (YAML scalars); ``[[64,64],[128,128]]`` -> that YAML list, for
+    values that hold commas themselves."""
+    if not raw.startswith("["):
+        return [_scalar(part.strip()) for part in raw.split(",")]
+    try:
+        values = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise UserError(f"--grid {key}={raw!r} starts with '[' but is not a YAML list of values "
+                        f"(e.g. {key}=[[64,64],[128,128]]): {str(error).splitlines()[0]}") from None
+    return values
 
 
 def _scalar(text: str) -> Any:

@@ -52,8 +52,19 @@ def test_grids_multiply_and_name_their_folders():
                                                           Cell("pets", "cartpole-balance", 1)]
 
 
+def test_grid_values_holding_commas_come_as_one_yaml_list():
+    settings = parse_grid(["algorithm.rollout_schedule=[[1, 15, 1, 1], [1,15,5,5]]", "algorithm.hidden=[[64,64]]"])
+    assert settings == {"algorithm.rollout_schedule": [[1, 15, 1, 1], [1, 15, 5, 5]], "algorithm.hidden": [[64, 64]]}
+    cells = grid(["mbpo"], ["InvertedPendulum-v5"], [0], settings)
+    assert cells[1].folder(Path("out")) == Path(
+        "out/mbpo/InvertedPendulum-v5/algorithm.rollout_schedule=[1,15,5,5]/algorithm.hidden=[64,64]/seed0")
+
+
 @pytest.mark.parametrize("items, message", [
     (["planner.population_size=1", "planner.population_size=2"], "is given twice"),
+    (["algorithm.hidden=[[64,64]"], "not a YAML list of values"),
+    (["algorithm.hidden=[64]: 3"], "not a YAML list of values"),
+    (["algorithm.hidden=[]"], "needs a non-empty list"),
     (["model.name=a/b"], "hold no '/'"),
     (["run.steps=10,20"], "the sweep sets run.steps from --steps"),
 ])
