@@ -22,7 +22,8 @@ freq_train_model`` branched model rollouts, then G SAC updates, in the order of 
 ``freq_train_model`` steps it serves.
 
 ``pets-cartpole``: mbrl-lib's own ``mbrl.algorithms.pets.train`` at its default cart-pole
-config, stopped at the first trial whose return reaches ``--target`` or after ``--max-minutes``.
+config, stopped at the first trial whose return reaches ``--target`` or, mid-trial, after
+``--max-minutes``.
 """
 
 from __future__ import annotations
@@ -203,12 +204,14 @@ def pets_cartpole(args) -> dict:
         out = step_and_add(env_, obs, agent, *rest, **kwargs)
         state["return"] += float(out[1])
         state["steps"] += 1
-        if out[2] or out[3]:
-            minutes = (time.perf_counter() - state["start"]) / 60
+        minutes = (time.perf_counter() - state["start"]) / 60
+        ended, out_of_time = out[2] or out[3], minutes >= args.max_minutes
+        if ended or out_of_time:
+            # A trial still running when time is up is recorded as cut: its return is partial.
             trials.append({"return": state["return"], "env_step": state["steps"], "minutes": round(minutes, 3),
-                           "random": isinstance(agent, mbrl.planning.RandomAgent)})
+                           "random": isinstance(agent, mbrl.planning.RandomAgent), "cut": not ended})
             state["return"] = 0.0
-            if trials[-1]["return"] >= args.target or minutes >= args.max_minutes:
+            if (ended and trials[-1]["return"] >= args.target) or out_of_time:
                 raise Stop
         return out
 
@@ -220,7 +223,7 @@ def pets_cartpole(args) -> dict:
         pass
     finally:
         mbrl.util.common.step_env_and_add_to_buffer = step_and_add
-    solved = next((t for t in trials if t["return"] >= args.target), None)
+    solved = next((t for t in trials if t["return"] >= args.target and not t["cut"]), None)
     return {"target": args.target, "solved": solved is not None,
             "minutes": solved["minutes"] if solved else None, "trial": trials.index(solved) + 1 if solved else None,
             "env_step": solved["env_step"] if solved else None, "max_minutes": args.max_minutes,
