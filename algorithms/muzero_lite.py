@@ -68,7 +68,7 @@ from mbrl_zoo.models.environment import EnvironmentModel, FitSettings
 from mbrl_zoo.registry import ALGORITHMS, Pairing, register_pairing
 from mbrl_zoo.runs import Run, episode_seed
 from mbrl_zoo.settings import setting
-from mbrl_zoo.tasks.classic import cartpole_step
+from mbrl_zoo.tasks.classic import acrobot_step, cartpole_step
 from planners.mcts import MCTSConfig, SearchResult, StepFn, model_step_fn, search
 
 from algorithms.loop import EVAL_EPISODE_OFFSET, EnvLoop, Step, add_step, play_episode
@@ -76,7 +76,7 @@ from algorithms.loop import EVAL_EPISODE_OFFSET, EnvLoop, Step, add_step, play_e
 action_space = "discrete"
 """The registry refuses this algorithm on tasks with continuous actions."""
 
-EXACT_STEPS: dict[str, StepFn] = {"CartPole-v1": cartpole_step}
+EXACT_STEPS: dict[str, StepFn] = {"CartPole-v1": cartpole_step, "Acrobot-v1": acrobot_step}
 """Tasks whose exact simulator ``oracle-mcts`` searches: batched ``step_fn(obs (B, O) float64,
 actions (B,)) -> (next_obs, reward, terminated)``."""
 

@@ -1,8 +1,8 @@
 """Gymnasium's discrete classic-control tasks: CartPole-v1 and Acrobot-v1.
 
 Batched torch reward and termination functions of ``(obs (B, O), act (B, n), next_obs (B, O))``
-(``act`` one-hot, unused by both rewards), and :func:`cartpole_step`, CartPole-v1's dynamics
-stepped for a whole batch at once, for search with the exact simulator.
+(``act`` one-hot, unused by both rewards), and :func:`cartpole_step` and :func:`acrobot_step`,
+each task's dynamics stepped for a whole batch at once, for search with the exact simulator.
 
 * CartPole-v1 (Barto, Sutton and Anderson, "Neuronlike adaptive elements that can solve difficult
   learning control problems", 1983): observation (4,) ``[x, x_dot, theta, theta_dot]``, actions
@@ -39,6 +39,15 @@ CARTPOLE_TRACK_LIMIT = 2.4
 CARTPOLE_FALL_ANGLE = 12 * 2 * math.pi / 360
 CARTPOLE_EPISODE_LENGTH = 500
 ACROBOT_EPISODE_LENGTH = 500
+# Acrobot-v1's constants, as documented by gymnasium (the "book" dynamics, no torque noise).
+ACROBOT_LINK_LENGTH = 1.0
+ACROBOT_LINK_MASS = 1.0
+ACROBOT_CENTRE_OF_MASS = 0.5
+ACROBOT_MOMENT_OF_INERTIA = 1.0
+ACROBOT_GRAVITY = 9.8
+ACROBOT_DT = 0.2
+ACROBOT_TORQUES = (-1.0, 0.0, 1.0)
+ACROBOT_MAX_SPEEDS = (4 * math.pi, 9 * math.pi)
 
 
 CARTPOLE_LIMITS = (CARTPOLE_TRACK_LIMIT, CARTPOLE_FALL_ANGLE)
@@ -97,3 +106,57 @@ def acrobot_termination(obs: Tensor, act: Tensor, next_obs: Tensor) -> Tensor:
 def acrobot_reward(obs: Tensor, act: Tensor, next_obs: Tensor) -> Tensor:
     """-1 for a step that does not reach the goal height, 0 for the one that does: (B,)."""
     return acrobot_termination(obs, act, next_obs).to(next_obs.dtype) - 1.0
+
+
+def _acrobot_accelerations(q1: Tensor, q2: Tensor, dq1: Tensor, dq2: Tensor, torque: Tensor
+                           ) -> tuple[Tensor, Tensor]:
+    """Angular accelerations of the two links (the equations of motion of Sutton and Barto,
+    "Reinforcement Learning: An Introduction", 1998, sec. 11.3): with both links of length l, mass m, centre of mass at l_c and moment of
+    inertia I,
+
+        d1 = m l_c^2 + m (l^2 + l_c^2 + 2 l l_c cos q2) + 2 I,    d2 = m (l_c^2 + l l_c cos q2) + I,
+        phi2 = m l_c g cos(q1 + q2 - pi/2),
+        phi1 = -m l l_c sin q2 (dq2^2 + 2 dq1 dq2) + (m l_c + m l) g cos(q1 - pi/2) + phi2,
+        ddq2 = (torque + d2 / d1 phi1 - m l l_c dq1^2 sin q2 - phi2) / (m l_c^2 + I - d2^2 / d1),
+        ddq1 = -(d2 ddq2 + phi1) / d1.
+    """
+    m, l, lc, inertia, g = (ACROBOT_LINK_MASS, ACROBOT_LINK_LENGTH, ACROBOT_CENTRE_OF_MASS,
+                            ACROBOT_MOMENT_OF_INERTIA, ACROBOT_GRAVITY)
+    cos2, sin2 = torch.cos(q2), torch.sin(q2)
+    d1 = m * lc**2 + m * (l**2 + lc**2 + 2 * l * lc * cos2) + 2 * inertia
+    d2 = m * (lc**2 + l * lc * cos2) + inertia
+    phi2 = m * lc * g * torch.sin(q1 + q2)  # cos(x - pi/2) = sin(x)
+    phi1 = -m * l * lc * sin2 * (dq2.square() + 2 * dq1 * dq2) + (m * lc + m * l) * g * torch.sin(q1) + phi2
+    ddq2 = (torque + d2 / d1 * phi1 - m * l * lc * dq1.square() * sin2 - phi2) / (m * lc**2 + inertia - d2.square() / d1)
+    ddq1 = -(d2 * ddq2 + phi1) / d1
+    return ddq1, ddq2
+
+
+def acrobot_step(obs: Tensor, actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Acrobot-v1 stepped for a batch: ``(next_obs (B, 6), reward (B,), terminated (B,) bool)`` from
+    observations ``obs`` (B, 6) and action indices ``actions`` (B,) in {0, 1, 2} (torques -1, 0, 1).
+
+    The angles come back from their cosines and sines; one classical Runge-Kutta (RK4) step of
+    0.2 s integrates :func:`_acrobot_accelerations` with the torque held; the angular speeds are
+    then clipped to 4 pi and 9 pi rad/s. Computed in ``obs``'s dtype: from the env's float64 state
+    it reproduces the env to rounding, from its float32 observation to float32 rounding.
+    """
+    q1 = torch.atan2(obs[..., 1], obs[..., 0])
+    q2 = torch.atan2(obs[..., 3], obs[..., 2])
+    state = torch.stack([q1, q2, obs[..., 4], obs[..., 5]], -1)
+    torque = actions.to(obs.dtype) - 1.0
+
+    def rates(s: Tensor) -> Tensor:
+        ddq1, ddq2 = _acrobot_accelerations(*s.unbind(-1), torque)
+        return torch.stack([s[..., 2], s[..., 3], ddq1, ddq2], -1)
+
+    k1 = rates(state)
+    k2 = rates(state + ACROBOT_DT / 2 * k1)
+    k3 = rates(state + ACROBOT_DT / 2 * k2)
+    k4 = rates(state + ACROBOT_DT * k3)
+    q1, q2, dq1, dq2 = (state + ACROBOT_DT / 6 * (k1 + 2 * k2 + 2 * k3 + k4)).unbind(-1)
+    dq1 = dq1.clamp(-ACROBOT_MAX_SPEEDS[0], ACROBOT_MAX_SPEEDS[0])
+    dq2 = dq2.clamp(-ACROBOT_MAX_SPEEDS[1], ACROBOT_MAX_SPEEDS[1])
+    next_obs = torch.stack([torch.cos(q1), torch.sin(q1), torch.cos(q2), torch.sin(q2), dq1, dq2], -1)
+    terminated = acrobot_termination(obs, actions, next_obs)
+    return next_obs, acrobot_reward(obs, actions, next_obs), terminated

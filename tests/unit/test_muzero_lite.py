@@ -64,7 +64,8 @@ def test_untrained_nets_give_uniform_priors_and_the_initial_value():
     ("mcts-model", {"algorithm": {"eval_simulations": 0}}, "algorithm.eval_simulations=0 is not allowed"),
     ("oracle-mcts", {"run": {"task": "InvertedPendulum-v5"}}, "cannot work on task 'InvertedPendulum-v5'"),
     ("mcts-model", {"run": {"task": "cartpole-balance"}}, "cannot work on task 'cartpole-balance'"),
-    ("oracle-mcts", {"run": {"task": "Acrobot-v1"}}, "has for CartPole-v1, not for 'Acrobot-v1'"),
+    ("oracle-mcts", {"run": {"task": "cartpole-balance-discrete"}},
+     "has for CartPole-v1, Acrobot-v1, not for 'cartpole-balance-discrete'"),
 ])
 def test_bad_settings_and_tasks_are_refused_before_a_run(pairing, overrides, message):
     with pytest.raises(UserError) as error:

@@ -286,6 +286,34 @@ def test_the_batched_cartpole_step_reproduces_the_env():
     assert reward.tolist() == [1.0] * len(states)
 
 
+def test_the_batched_acrobot_step_reproduces_the_env():
+    def observation(state):  # the env's observation, from its float64 state
+        q1, q2, dq1, dq2 = np.asarray(state, dtype=np.float64)
+        return [np.cos(q1), np.sin(q1), np.cos(q2), np.sin(q2), dq1, dq2]
+
+    env = gym.make("Acrobot-v1")
+    rng = np.random.default_rng(0)
+    obs, actions, next_obs, rewards, terminated = [], [], [], [], []
+    for episode in range(6):
+        env.reset(seed=episode)
+        for _ in range(500):
+            obs.append(observation(env.unwrapped.state))
+            # Half the episodes swing up by torquing with the elbow's spin (they reach the goal in
+            # 65-125 steps), half act at random (they never do).
+            swing = 2 if obs[-1][5] > 0 else 0
+            actions.append(swing if episode % 2 else int(rng.integers(3)))
+            _, reward, done, truncated, _ = env.step(actions[-1])
+            next_obs.append(observation(env.unwrapped.state))
+            rewards.append(reward)
+            terminated.append(done)
+            if done or truncated:
+                break
+    predicted, reward, ended = classic.acrobot_step(torch.tensor(obs), torch.tensor(actions))
+    torch.testing.assert_close(predicted, torch.tensor(next_obs), atol=1e-12, rtol=0)
+    assert ended.tolist() == terminated and sum(terminated) == 3
+    assert reward.tolist() == rewards
+
+
 def test_pets_pusher_starts_the_cylinder_near_one_spot_and_runs_150_steps_of_0_04_s():
     def cylinder_starts(task):  # (300, 2) slide-joint coordinates of the cylinder after reset
         env = get_task(task).make_env()
