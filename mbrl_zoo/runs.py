@@ -186,8 +186,8 @@ class Run:
 
 
 def new_figure(**kwargs: Any):
-    """A matplotlib ``Figure`` outside pyplot: drawing and saving it neither switches nor uses the
-    session's backend (a notebook that calls ``train`` keeps its inline figures) and no global
+    """A matplotlib ``Figure`` outside pyplot: drawing and saving it neither switches nor uses
+    pyplot's backend (a notebook that calls ``train`` keeps its inline figures) and no global
     figure list holds on to it. Its Agg canvas is attached here, not at the first save, so that
     opening a run imports the whole drawing stack."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
