@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="run a grid of pairings x tasks x settings x seeds; summary table and curves")
     sweep.add_argument("--spec", metavar="FILE.yaml",
-                       help="a study's YAML spec (pairings, tasks, seeds, steps, grid, set); writes beside it")
+                       help="a study's YAML spec (pairings, tasks, seeds, steps, grid, set, pairing_set); "
+                            "writes beside it")
     sweep.add_argument("--pairings", nargs="+", metavar="PAIRING")
     sweep.add_argument("--tasks", nargs="+", metavar="TASK")
     sweep.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="default 0 1 2")
@@ -246,7 +247,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                             "edit the spec (or drop --spec).")
         spec = load_spec(args.spec)
         base, steps, settings = spec.set, spec.steps, spec.grid
-        cells = grid(spec.pairings, spec.tasks, spec.seeds, settings)
+        cells = grid(spec.pairings, spec.tasks, spec.seeds, settings, spec.pairing_set)
         out = args.out or str(Path(args.spec).parent)
     else:
         if not args.pairings or not args.tasks:

@@ -23,6 +23,8 @@ A study is a YAML spec, ``mbrl-zoo sweep --spec results/STUDY/study.yaml``::
       algorithm.horizon: [5, 10, 25]
     set:                                   # SECTION.KEY: value, fixed in every cell; default none
       algorithm.fit_epochs: 5
+    pairing_set:                           # PAIRING: {SECTION.KEY: value}, fixed in that pairing's
+      pets: {planner.population_size: 100} # cells alone (keys other pairings lack); default none
 
 The sweep writes beside its spec (``--out`` may name another folder), so a committed spec and its
 results stay together and one command reproduces them. What the spec holds it alone decides:
@@ -65,7 +67,7 @@ SUMMARY_COLUMNS = ("pairing", "task", "seed", "episodes", "env_steps", "final_re
 
 DEFAULT_SEEDS = (0, 1, 2)
 RUN_FLAGS = {"run.task": "--tasks", "run.seed": "--seeds", "run.steps": "--steps"}
-SPEC_KEYS = ("pairings", "tasks", "seeds", "steps", "grid", "set")
+SPEC_KEYS = ("pairings", "tasks", "seeds", "steps", "grid", "set", "pairing_set")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class Cell:
     seed: int
     settings: tuple[tuple[str, Any], ...] = ()
     """``(SECTION.KEY, value)`` for each grid key, in the grid's order."""
+    fixed: tuple[tuple[str, Any], ...] = ()
+    """``(SECTION.KEY, value)`` fixed for this cell's pairing alone (a spec's ``pairing_set``); unlike
+    grid values they add no folder level."""
 
     def folder(self, root: Path) -> Path:
         return Path(root, self.pairing, self.task, *(f"{k}={value_text(v)}" for k, v in self.settings),
@@ -91,7 +96,7 @@ class Cell:
                   ) -> dict[str, dict[str, Any]]:
         """The cell's settings; ``steps`` is one budget for every cell or a budget per task."""
         out = {section: dict(values) for section, values in base.items()}
-        for key, value in self.settings:
+        for key, value in (*self.fixed, *self.settings):
             section, name = key.split(".", 1)
             out.setdefault(section, {})[name] = value
         out["run"] = {**out.get("run", {}), "task": self.task, "seed": self.seed}
@@ -108,10 +113,12 @@ def value_text(value: Any) -> str:
 
 
 def grid(pairings: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
-         settings: dict[str, Sequence[Any]] | None = None) -> list[Cell]:
+         settings: dict[str, Sequence[Any]] | None = None,
+         pairing_set: dict[str, dict[str, Any]] | None = None) -> list[Cell]:
     """Every (pairing, task, grid values, seed) combination, in that nesting order; ``settings``
-    maps ``SECTION.KEY`` to its values (:func:`parse_grid`)."""
-    settings = settings or {}
+    maps ``SECTION.KEY`` to its values (:func:`parse_grid`), ``pairing_set`` a pairing to the
+    ``SECTION.KEY`` values fixed in its cells alone."""
+    settings, pairing_set = settings or {}, pairing_set or {}
     if not pairings or not tasks or not seeds:
         raise UserError("a sweep needs at least one pairing, one task and one seed.")
     for flag, values in (("--pairings", list(pairings)), ("--tasks", list(tasks)), ("--seeds", [int(s) for s in seeds]),
@@ -122,7 +129,8 @@ def grid(pairings: Sequence[str], tasks: Sequence[str], seeds: Sequence[int],
             # Two cells would share one folder (and, with workers, write it at the same time).
             raise UserError(f"{flag} names {', '.join(repeated)} more than once; give each value once.")
     combos = list(itertools.product(*([(k, v) for v in values] for k, values in settings.items())))
-    return [Cell(p, t, int(s), tuple(combo)) for p in pairings for t in tasks for combo in combos for s in seeds]
+    return [Cell(p, t, int(s), tuple(combo), tuple(pairing_set.get(p, {}).items()))
+            for p in pairings for t in tasks for combo in combos for s in seeds]
 
 
 def parse_grid(assignments: Iterable[str]) -> dict[str, list[Any]]:
@@ -201,6 +209,8 @@ class Spec:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     set: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Fixed overrides, nested by section as :func:`mbrl_zoo.config.merge` takes them."""
+    pairing_set: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per pairing, ``SECTION.KEY: value`` fixed in its cells alone."""
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -243,9 +253,24 @@ def load_spec(path: str | Path) -> Spec:
         if key in RUN_FLAGS:
             raise UserError(f"{where} set {key}: give it as the spec's {RUN_FLAGS[key].lstrip('-')} instead.")
         fixed.setdefault(section, {})[name] = value
+    settings = check_grid(_mapping(data.get("grid"), f"{where} grid"), f"{where} grid")
+    pairing_set: dict[str, dict[str, Any]] = {}
+    for pairing, values in _mapping(data.get("pairing_set"), f"{where} pairing_set").items():
+        if pairing not in names("pairings", str):
+            raise UserError(f"{where} pairing_set names {pairing!r}, which is not among the spec's pairings "
+                            f"{names('pairings', str)}.")
+        pairing_set[pairing] = _mapping(values, f"{where} pairing_set {pairing}")
+        for key in pairing_set[pairing]:
+            section, name = _split_key(key, f"{where} pairing_set {pairing}")
+            if key in RUN_FLAGS:
+                raise UserError(f"{where} pairing_set {pairing} {key}: give it as the spec's "
+                                f"{RUN_FLAGS[key].lstrip('-')} instead.")
+            if name in fixed.get(section, {}) or key in settings:
+                raise UserError(f"{where} {key} is given both in pairing_set {pairing} and in "
+                                f"{'set' if key not in settings else 'grid'}; give it once.")
     return Spec(pairings=names("pairings", str), tasks=names("tasks", str),
                 seeds=names("seeds", int) if "seeds" in data else list(DEFAULT_SEEDS), steps=steps,
-                grid=check_grid(_mapping(data.get("grid"), f"{where} grid"), f"{where} grid"), set=fixed)
+                grid=settings, set=fixed, pairing_set=pairing_set)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -220,6 +220,15 @@ def test_bad_grids_exit_2_before_writing_anything(argv, message, tmp_path, capsy
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nset:\n  run.seed: 3\n", [], "give it as the spec's seeds"),
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nsteps: {Reacher-v5: 10}\n", [],
      "steps per task must name exactly the spec's tasks"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\npairing_set:\n  pets: {planner.population_size: 8}\n", [],
+     "pairing_set names 'pets', which is not among the spec's pairings ['rs-mpc']"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nset: {planner.population_size: 8}\n"
+     "pairing_set:\n  rs-mpc: {planner.population_size: 16}\n", [],
+     "planner.population_size is given both in pairing_set rs-mpc and in set"),
+    ("pairings: [rs-mpc, sac]\ntasks: [cartpole-balance]\npairing_set:\n  sac: {planner.population_size: 8}\n", [],
+     "pairing 'sac' uses no planner"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\npairing_set:\n  rs-mpc: {run.steps: 8}\n", [],
+     "give it as the spec's steps"),
 ])
 def test_bad_specs_exit_2_before_writing_anything(text, extra, message, tmp_path, capsys):
     (tmp_path / "study.yaml").write_text(text)
@@ -235,3 +244,18 @@ def test_a_spec_gives_each_task_its_own_budget():
     cells = grid(spec.pairings, spec.tasks, spec.seeds)
     budgets = {c.task: c.overrides({}, spec.steps)["run"]["steps"] for c in cells}
     assert budgets == spec.steps and budgets["InvertedPendulum-v5"] == 10000
+
+
+def test_pairing_set_fixes_a_setting_in_one_pairings_cells_without_a_folder_level(tmp_path):
+    from mbrl_zoo.app.sweep import check_cells, grid, load_spec
+
+    (tmp_path / "study.yaml").write_text(
+        "pairings: [rs-mpc, sac]\ntasks: [cartpole-balance]\nseeds: [0]\nset: {run.threads: 1}\n"
+        "pairing_set:\n  rs-mpc: {planner.population_size: 64, algorithm.horizon: 7}\n  sac: {algorithm.hidden: [32]}\n")
+    spec = load_spec(tmp_path / "study.yaml")
+    cells = grid(spec.pairings, spec.tasks, spec.seeds, spec.grid, spec.pairing_set)
+    rs_mpc, sac = check_cells(cells, spec.set, spec.steps)
+    assert rs_mpc["planner"]["population_size"] == 64 and rs_mpc["algorithm"]["horizon"] == 7
+    assert tuple(sac["algorithm"]["hidden"]) == (32,) and rs_mpc["run"]["threads"] == sac["run"]["threads"] == 1
+    assert [c.folder(tmp_path) for c in cells] == [tmp_path / "rs-mpc" / "cartpole-balance" / "seed0",
+                                                   tmp_path / "sac" / "cartpole-balance" / "seed0"]
