@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from mbrl_zoo.results import final_return, load_runs, steps_to  # noqa: E402
 
 GROUPS: list[tuple[str, float | None]] = [
-    ("results/pets/cartpole-balance", 190.0),
+    ("results/benchmark/rs-mpc/cartpole-balance", 190.0),
+    ("results/benchmark/pets/cartpole-balance", 190.0),
     ("results/pets-value/InvertedPendulum-v5/seed[0-2]", 1000.0),
     ("results/mbpo/InvertedPendulum-v5", 1000.0),
     ("results/value-expansion/InvertedPendulum-v5/mve", 1000.0),
@@ -41,6 +42,7 @@ GROUPS: list[tuple[str, float | None]] = [
     ("results/dagger-model/cartpole-balance/dagger-model", 190.0),
     ("results/dagger-model/cartpole-swingup/dagger-model", 155.0),
     ("results/planning-studies/long/mcts-model/CartPole-v1", 475.0),
+    ("results/planning-studies/oracle-mcts/Acrobot-v1", -100.0),
 ]
 """(folder or glob of run folders, return threshold) per row, in README order."""
 
