@@ -16,7 +16,8 @@ PLANNERS = ["cem", "random-shooting", "mppi", "icem", "gradient"]
 
 def _configs(spec_path: Path):
     spec = load_spec(spec_path)
-    return [resolve(c.pairing, c.overrides(spec.set, spec.steps)) for c in grid(spec.pairings, spec.tasks, spec.seeds, spec.grid)]
+    cells = grid(spec.pairings, spec.tasks, spec.seeds, spec.grid, spec.pairing_set)
+    return [resolve(c.pairing, c.overrides(spec.set, spec.steps)) for c in cells]
 
 
 def _candidates_per_call(config) -> int:
@@ -50,3 +51,11 @@ def test_the_propagation_spec_sweeps_petss_five_modes():
     modes = {c.algorithm.propagation for c in configs}
     assert modes == {"expectation", "ds", "mm", "ts1", "tsinf"}
     assert len(configs) == 2 * 5 * 3
+
+
+def test_every_matrix_cell_learns_after_its_random_warm_up():
+    configs = _configs(BENCHMARK / "matrix.yaml")
+    assert len(configs) == 162
+    for config in configs:
+        random_steps = getattr(config.algorithm, "random_steps", 0)
+        assert random_steps <= config.run.steps // 3, (config.pairing, config.run.task, random_steps)
