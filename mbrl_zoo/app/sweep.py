@@ -440,12 +440,21 @@ def _run_in_processes(jobs: list[tuple], workers: int, threads: int,
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     rows: list[dict[str, Any] | None] = [None] * len(jobs)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
         futures = {pool.submit(run_cell, *job, threads): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             i = futures[future]
             rows[i] = future.result()
             done(i, rows[i])
+    except BaseException:
+        # Ctrl-C, SIGTERM (the CLI raises it as an exception) or a failed cell: stop the other
+        # workers now rather than wait for their cells; each resumes from its checkpoint.
+        for worker in multiprocessing.active_children():
+            worker.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return rows
 
 

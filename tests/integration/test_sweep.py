@@ -85,6 +85,49 @@ def test_worker_processes_give_the_same_numbers(tmp_path, pool_summary):
     assert _summary(tmp_path / "a") == pool_summary
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from Linux's /proc")
+def test_a_terminated_sweep_stops_its_workers_and_resumes(tmp_path):
+    """SIGTERM to a sweep running cells in worker processes (as `kill` or a batch scheduler sends
+    it, to the parent alone) stops the workers at once, not after their cells, and leaves each
+    cell a checkpoint to resume from."""
+    out = tmp_path / "s"
+    argv = [sys.executable, "-m", "mbrl_zoo", *RS_GRID, "--steps", "100000", "--out", str(out), "--workers", "2"]
+    sweep = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        checkpoints = [out / "rs-mpc" / "cartpole-balance" / f"seed{seed}" / "checkpoint.pt" for seed in (0, 1)]
+        deadline = time.monotonic() + 120
+        while not all(c.exists() for c in checkpoints):
+            assert sweep.poll() is None and time.monotonic() < deadline, sweep.stderr.read() if sweep.poll() else ""
+            time.sleep(0.2)
+        workers = _children(sweep.pid)
+        assert len(workers) >= 2
+        sweep.send_signal(signal.SIGTERM)
+        assert sweep.wait(timeout=30) == 128 + signal.SIGTERM
+        assert "run the same command again to resume" in sweep.stderr.read()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        for pid in [sweep.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert all(c.exists() for c in checkpoints)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--pairings", "petz", "--tasks", "cartpole-balance"], "unknown pairing 'petz'"),
     (["--pairings", "pets", "sac", "--tasks", "cartpole-balance", "--set", "planner.iterations=2"],
