@@ -4,11 +4,10 @@
     python benchmarks/readme_tables.py --write    # put them into README.md between their markers
     python benchmarks/readme_tables.py --check    # exit 1 when README.md is out of date (a test runs this)
 
-The results table has one row per group of reference runs in :data:`GROUPS`: seeds, env steps,
-the final return (mean of the last 5 scored episodes of each run; mean ± std over seeds) and the
-env steps at which each run first reached the task's threshold ("none": no run did). The speed
-table holds the latest line of each benchmark log (:data:`PEER_LOGS`, :data:`SAC_UPDATE_LOG`), with
-its command and machine.
+The results table is the reference matrix (``results/benchmark/matrix.yaml``) as a pairing x task
+grid: in each cell the final return of its finished runs (mean of the last 5 scored episodes of
+each run), mean ± std over seeds. The speed table holds the latest line of each benchmark log
+(:data:`PEER_LOGS`, :data:`SAC_UPDATE_LOG`), with its command and machine.
 """
 
 from __future__ import annotations
@@ -23,28 +22,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mbrl_zoo.results import final_return, load_runs, steps_to  # noqa: E402
+from mbrl_zoo.app.sweep import load_spec  # noqa: E402
+from mbrl_zoo.results import final_return, load_runs  # noqa: E402
 
-GROUPS: list[tuple[str, float | None]] = [
-    ("results/benchmark/rs-mpc/cartpole-balance", 190.0),
-    ("results/benchmark/pets/cartpole-balance", 190.0),
-    ("results/pets-value/InvertedPendulum-v5/seed[0-2]", 1000.0),
-    ("results/mbpo/InvertedPendulum-v5", 1000.0),
-    ("results/value-expansion/InvertedPendulum-v5/mve", 1000.0),
-    ("results/value-expansion/InvertedPendulum-v5/steve", 1000.0),
-    ("results/value-expansion/InvertedPendulum-v5/sac", 1000.0),
-    ("results/value-expansion/InvertedPendulum-v5/gamma-mve", 1000.0),
-    ("results/value-expansion/Hopper-v5/sac", 1000.0),
-    ("results/value-expansion/Hopper-v5/mve", 1000.0),
-    ("results/value-expansion/Hopper-v5/gamma-mve", 1000.0),
-    ("results/pets/HalfCheetah-v5", 3000.0),
-    ("results/sac/HalfCheetah-v5", 3000.0),
-    ("results/dagger-model/cartpole-balance/dagger-model", 190.0),
-    ("results/dagger-model/cartpole-swingup/dagger-model", 155.0),
-    ("results/planning-studies/long/mcts-model/CartPole-v1", 475.0),
-    ("results/planning-studies/oracle-mcts/Acrobot-v1", -100.0),
-]
-"""(folder or glob of run folders, return threshold) per row, in README order."""
+MATRIX_SPEC = ROOT / "results" / "benchmark" / "matrix.yaml"
 
 PEER_LOGS = [("PETS planning call, mbrl-lib's cart-pole settings", "results/benchmarks/plan_call_vs_mbrl_lib.jsonl"),
              ("MBPO env step, Hopper preset (G = 20)", "results/benchmarks/mbpo_step_vs_mbrl_lib.jsonl")]
@@ -54,28 +35,29 @@ SAC_UPDATE_LOG = "results/benchmarks/sac_update_speed.jsonl"
 MARKERS = {"results": "<!-- results-table -->", "speed": "<!-- speed-table -->"}
 
 
-def _folders(pattern: str) -> list[Path]:
-    if any(ch in pattern for ch in "*?["):
-        return sorted(p for p in ROOT.glob(pattern) if (p / "metrics.csv").exists())
-    return [ROOT / pattern]
-
-
-def results_table() -> str:
-    lines = ["| task | pairing | seeds | env steps | final return | first return >= threshold (env steps) |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for pattern, threshold in GROUPS:
-        runs = load_runs(_folders(pattern))
-        finals = [final_return(r.metrics, r.settings) for r in runs]
-        finals = np.asarray([f for f in finals if f is not None], dtype=float)
-        steps = [int(r.metrics["env_step"].iloc[-1]) for r in runs]
-        reached = [steps_to(r.metrics, r.settings, threshold) for r in runs] if threshold is not None else []
-        spread = f" ± {finals.std(ddof=1):,.0f}" if len(finals) > 1 else ""
-        first = ", ".join(f"{s:,}" if s is not None else "not reached" for s in reached)
-        if reached and all(s is None for s in reached):
-            first = "none"
-        env_steps = f"{min(steps):,}" if min(steps) == max(steps) else f"{min(steps):,}-{max(steps):,}"
-        lines.append(f"| {runs[0].task} | {runs[0].pairing} | {len(runs)} | {env_steps} | "
-                     f"{finals.mean():,.1f}{spread} | {first} (>= {threshold:g}) |")
+def results_table(spec_path: str | Path = MATRIX_SPEC) -> str:
+    """A row per pairing and a column per task of the matrix spec (its env-step budget in the
+    header), from the run folders beside the spec (``PAIRING/TASK/seedS``): the final return over
+    the cell's finished seeds (those whose log reached the budget), mean ± std, with their count
+    (n) where fewer than the spec's seeds finished; "-" where none has."""
+    spec = load_spec(spec_path)
+    budgets = spec.steps if isinstance(spec.steps, dict) else dict.fromkeys(spec.tasks, spec.steps)
+    lines = ["| pairing | " + " | ".join(f"{task} ({budgets[task] / 1000:g}k)" for task in spec.tasks) + " |",
+             "| --- |" + " --- |" * len(spec.tasks)]
+    for pairing in spec.pairings:
+        cells = []
+        for task in spec.tasks:
+            folders = [Path(spec_path).parent / pairing / task / f"seed{seed}" for seed in spec.seeds]
+            folders = [f for f in folders if (f / "metrics.csv").exists()]
+            runs = [r for r in (load_runs(folders) if folders else [])
+                    if len(r.metrics) and r.metrics["env_step"].iloc[-1] >= budgets[task]]
+            finals = np.asarray([final_return(r.metrics, r.settings) for r in runs], dtype=float)
+            if not len(finals):
+                cells.append("-")
+                continue
+            text = f"{finals.mean():,.0f} ± {finals.std(ddof=1):,.0f}" if len(finals) > 1 else f"{finals[0]:,.0f}"
+            cells.append(text if len(finals) == len(spec.seeds) else f"{text} (n={len(finals)})")
+        lines.append(f"| {pairing} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

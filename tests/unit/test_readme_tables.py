@@ -2,10 +2,12 @@
 the README and every other document speak of the project, not of how it was developed."""
 
 import importlib.util
+import json
 import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +63,32 @@ def test_no_document_or_comment_speaks_of_the_development():
             text = "\n".join(line for line in text.splitlines() if "image/png" not in line)
         found += [f"{name}: {match.group(0)!r}" for match in DEVELOPMENT_WORDS.finditer(text)]
     assert not found, found
+
+
+def _fake_run(folder: Path, pairing: str, task: str, seed: int, returns: list[float], budget: int) -> None:
+    """A run folder whose episodes of 100 steps return ``returns``, the last one cut at ``budget``."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(
+        {"pairing": pairing, "run": {"task": task, "seed": seed, "steps": budget}, "algorithm": {"random_steps": 0}}))
+    steps = [100 * (i + 1) for i in range(len(returns))]
+    rows = [f"{s},{i},{r},100,0" for i, (s, r) in enumerate(zip(steps, returns))]
+    (folder / "metrics.csv").write_text("env_step,episode,return,episode_steps,cut\n" + "\n".join(rows)
+                                        + f"\n{budget},{len(returns)},7.0,{budget - steps[-1]},1\n")
+
+
+def test_the_results_table_is_the_matrix_of_finished_seeds(tmp_path):
+    tables = _module()
+    spec = tmp_path / "matrix.yaml"
+    spec.write_text("pairings: [rs-mpc, pets]\ntasks: [cartpole-balance, Reacher-v5]\nseeds: [0, 1]\n"
+                    "steps: {cartpole-balance: 3000, Reacher-v5: 500}\n")
+    # rs-mpc on balance: two finished seeds, final returns 100 and 200 (mean of the last 5 scored)
+    _fake_run(tmp_path / "rs-mpc/cartpole-balance/seed0", "rs-mpc", "cartpole-balance", 0, [0.0] + [100.0] * 5, 3000)
+    _fake_run(tmp_path / "rs-mpc/cartpole-balance/seed1", "rs-mpc", "cartpole-balance", 1, [200.0] * 6, 3000)
+    # pets on Reacher: one finished seed, one still running (its log stops short of the budget)
+    _fake_run(tmp_path / "pets/Reacher-v5/seed0", "pets", "Reacher-v5", 0, [-10.0] * 3, 500)
+    _fake_run(tmp_path / "pets/Reacher-v5/seed1", "pets", "Reacher-v5", 1, [-5.0] * 2, 400)
+    assert tables.results_table(spec).splitlines() == [
+        "| pairing | cartpole-balance (3k) | Reacher-v5 (0.5k) |",
+        "| --- | --- | --- |",
+        f"| rs-mpc | 150 ± {np.std([100, 200], ddof=1):,.0f} | - |",
+        "| pets | - | -10 (n=1) |"]
