@@ -39,6 +39,7 @@ from planners.mpc import MPCPolicy, MPCSettings
 
 from algorithms import sac
 from algorithms.loop import EnvLoop, add_step
+from algorithms.mpc import SWINGUP_HORIZON
 from algorithms.sac import SACAgent
 
 
@@ -143,4 +144,5 @@ ALGORITHMS.add("mbmf", sys.modules[__name__], requires={"model", "planner"})
 register_pairing(Pairing(
     "mbmf", algorithm="mbmf", model="deterministic", planner="random-shooting",
     description="MB-MF (Nagabandi et al. 2018): random-shooting MPC, DAgger distillation, SAC fine-tuning",
+    task_settings=SWINGUP_HORIZON,
 ))
