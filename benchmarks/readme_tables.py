@@ -55,7 +55,7 @@ def results_table(spec_path: str | Path = MATRIX_SPEC) -> str:
             if not len(finals):
                 cells.append("-")
                 continue
-            text = f"{finals.mean():,.0f} ± {finals.std(ddof=1):,.0f}" if len(finals) > 1 else f"{finals[0]:,.0f}"
+            text = f"{finals.mean():,.0f}±{finals.std(ddof=1):,.0f}" if len(finals) > 1 else f"{finals[0]:,.0f}"
             cells.append(text if len(finals) == len(spec.seeds) else f"{text} (n={len(finals)})")
         lines.append(f"| {pairing} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

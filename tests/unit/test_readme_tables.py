@@ -90,5 +90,5 @@ def test_the_results_table_is_the_matrix_of_finished_seeds(tmp_path):
     assert tables.results_table(spec).splitlines() == [
         "| pairing | cartpole-balance (3k) | Reacher-v5 (0.5k) |",
         "| --- | --- | --- |",
-        f"| rs-mpc | 150 ± {np.std([100, 200], ddof=1):,.0f} | - |",
+        f"| rs-mpc | 150±{np.std([100, 200], ddof=1):,.0f} | - |",
         "| pets | - | -10 (n=1) |"]
