@@ -124,23 +124,39 @@ def _missing(value) -> bool:
     return bool(pd.isna(value))
 
 
-def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return", points: int = 100) -> None:
-    """``path`` (PNG): a panel per task; every run's ``column`` against env steps as a thin line in
-    its group's colour (episodes cut by the step budget left out), the group's mean over seeds as
-    a thick line and the 95% bootstrap interval of that mean shaded (each run interpolated onto a
-    common grid, up to the step all of the group's runs reached)."""
+PANELS_PER_ROW = 3
+
+
+def label_colours(runs: Sequence[RunRecord]) -> dict[str, str]:
+    """A colour of matplotlib's cycle per group label, in the order :func:`groups` first meets
+    them, so that a pairing keeps its colour in every task's panel."""
     import matplotlib
 
+    cycle = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    labels = dict.fromkeys(label for _, label in groups(runs))
+    return {label: cycle[i % len(cycle)] for i, label in enumerate(labels)}
+
+
+def plot_runs(runs: Sequence[RunRecord], path: str | Path, column: str = "return", points: int = 100) -> None:
+    """``path`` (PNG): a panel per task, three to a row; every run's ``column`` against env steps
+    as a thin line in its group's colour (one colour per group in every panel; episodes cut by the
+    step budget left out), the group's mean over seeds as a thick line and the 95% bootstrap
+    interval of that mean shaded (each run interpolated onto a common grid, up to the step all of
+    the group's runs reached)."""
     tasks = sorted({r.task for r in runs})
-    fig = new_figure(figsize=(6 * len(tasks), 4.2))
-    axes = fig.subplots(1, len(tasks), squeeze=False)
-    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, task in zip(axes[0], tasks):
+    columns = min(len(tasks), PANELS_PER_ROW)
+    rows = -(-len(tasks) // columns)
+    fig = new_figure(figsize=(6 * columns, 4.2 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes[len(tasks):]:
+        ax.set_visible(False)
+    colour_of = label_colours(runs)
+    for ax, task in zip(axes, tasks):
         labels = [label for t, label in groups(runs) if t == task]
-        for i, label in enumerate(labels):
+        for label in labels:
             group = [r for r in runs if r.task == task and r.label == label]
             curves = [c for c in (not_cut(r.metrics).dropna(subset=[column]) for r in group) if len(c)]
-            colour = colours[i % len(colours)]
+            colour = colour_of[label]
             for curve in curves:
                 ax.plot(curve["env_step"], curve[column], color=colour, alpha=0.35, linewidth=0.8)
             if not curves:

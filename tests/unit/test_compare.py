@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mbrl_zoo.app.cli import main
-from mbrl_zoo.app.compare import comparison_table, load_runs, returns_at
+from mbrl_zoo.app.compare import comparison_table, label_colours, load_runs, plot_runs, returns_at
 from mbrl_zoo.errors import UserError
 
 
@@ -136,3 +136,15 @@ def test_runs_on_several_tasks_get_an_across_task_aggregate(tmp_path, capsys):
     assert aggregate.loc["pets", "iqm"] == 0.0 and aggregate.loc["sac", "iqm"] == 1.0
     assert aggregate.loc["sac", "tasks"] == 2
     assert "across tasks" in capsys.readouterr().out
+
+
+def test_a_pairing_keeps_its_colour_in_every_tasks_panel(tmp_path):
+    runs = load_runs([make_run(tmp_path / "a", "sac", 0, [1.0, 2.0], task="Reacher-v5"),
+                      make_run(tmp_path / "b", "pets", 0, [1.0, 2.0], task="cartpole-balance"),
+                      make_run(tmp_path / "c", "pets", 0, [3.0, 4.0], task="Reacher-v5"),
+                      make_run(tmp_path / "d", "rs-mpc", 0, [3.0, 4.0], task="cartpole-balance")])
+    colours = label_colours(runs)
+    assert sorted(colours) == ["pets", "rs-mpc", "sac"]
+    assert len(set(colours.values())) == 3  # one colour per pairing, whichever panels it is in
+    plot_runs(runs, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
