@@ -34,7 +34,8 @@ beside ``--spec`` are refused. How it runs (``--out``, ``--workers``, ``--ray``,
 
 Every cell's config is resolved and built before any cell runs, so bad input (an unknown grid
 key, a value of the wrong type) leaves nothing behind. Re-running the same command resumes
-unfinished cells from their checkpoints and skips finished ones. Each cell that ends prints one
+unfinished cells from their checkpoints and skips finished ones, with or without their checkpoints
+(committed results leave them out). Each cell that ends prints one
 line (pairing, task, grid values, seed, final return, wall time) with the count of cells done and
 an estimate of the time left.
 
@@ -299,8 +300,14 @@ def check_cells(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: i
     for cell in cells:
         config = resolve(cell.pairing, cell.overrides(base, steps))
         as_dict = config.to_dict()
-        if root is not None and (cell.folder(Path(root)) / "checkpoint.pt").exists():
-            check_resumable(cell.folder(Path(root)), as_dict)
+        folder = None if root is None else cell.folder(Path(root))
+        if folder is not None and ((folder / "checkpoint.pt").exists() or (folder / "metrics.csv").exists()):
+            check_resumable(folder, as_dict)
+            logged = _logged_steps(folder)
+            if not (folder / "checkpoint.pt").exists() and logged < as_dict["run"]["steps"]:
+                raise UserError(f"cell {cell.name()!r} holds a run of {logged} env steps in {str(folder)!r} but no "
+                                f"checkpoint.pt to continue it to {as_dict['run']['steps']} (results are kept without "
+                                "their checkpoints); delete that folder to run the cell again.")
         same = json.dumps({**as_dict, "run": {**as_dict["run"], "seed": None}}, sort_keys=True, default=str)
         where = cell.folder(Path()).parent  # the cell's folder but for its seed
         if same in built and built[same][1] != where:
@@ -322,6 +329,8 @@ def run_cell(cell: Cell, base: dict[str, dict[str, Any]], steps: int | dict[str,
 
     load_plugins(plugins)
     out = cell.folder(Path(root))
+    if _logged_steps(out) and not (out / "checkpoint.pt").exists():
+        return summary_row(cell, out)  # finished, kept without its checkpoint (check_cells refuses an unfinished one)
     train(cell.pairing, overrides=cell.overrides(base, steps), threads=threads, out=out,
           resume=(out / "checkpoint.pt").exists(), quiet=quiet, label=cell.name())
     return summary_row(cell, out)
@@ -344,7 +353,7 @@ def summary_row(cell: Cell, folder: Path) -> dict[str, Any]:
 def _logged_steps(folder: Path) -> int:
     from mbrl_zoo.runs import read_metrics
 
-    rows = read_metrics(folder) if (folder / "checkpoint.pt").exists() else []
+    rows = read_metrics(folder)
     return rows[-1]["env_step"] if rows else 0
 
 

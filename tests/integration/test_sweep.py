@@ -58,9 +58,17 @@ def test_sweep_writes_every_cell_a_summary_and_curves_and_resumes(tmp_path, caps
     assert _summary(tmp_path / "s") == rows
     assert (tmp_path / "s" / "pets" / "cartpole-balance" / "seed0" / "metrics.csv").read_text() == before
 
-    # Cells it cannot continue are refused before any cell runs: a smaller budget, other settings.
+    # Finished cells kept without their checkpoints (as committed results are) are skipped too.
+    for seed in (0, 1):
+        (tmp_path / "s" / "rs-mpc" / "cartpole-balance" / f"seed{seed}" / "checkpoint.pt").unlink()
+    assert _sweep(tmp_path / "s") == 0
+    assert _summary(tmp_path / "s") == rows
+
+    # Cells it cannot continue are refused before any cell runs: a smaller budget, other settings,
+    # a longer budget for a run without its checkpoint.
     for extra, message in ((["--steps", "30"], "it already has 60 env steps, more than --steps 30"),
-                           (["--set", "planner.iterations=2"], "settings differ from the saved run")):
+                           (["--set", "planner.iterations=2"], "settings differ from the saved run"),
+                           (["--steps", "80"], "holds a run of 60 env steps in")):
         assert _sweep(tmp_path / "s", *extra) == 2
         assert message in capsys.readouterr().err
         assert (tmp_path / "s" / "pets" / "cartpole-balance" / "seed0" / "metrics.csv").read_text() == before
