@@ -236,16 +236,27 @@ def group_stats(values: Sequence[float], seed: int = 0) -> dict[str, float | int
     return {"n": len(values), "mean": float(values.mean()), "std": std, "ci_low": float(low), "ci_high": float(high)}
 
 
+def shared_tasks(finals) -> list[str]:
+    """The tasks on which every label of ``finals`` (columns ``task, label, final_return``) has a
+    scored run, sorted: the only tasks an aggregate can compare every label on."""
+    finals = finals.dropna(subset=["final_return"])
+    per_label = [set(runs["task"]) for _, runs in finals.groupby("label")]
+    return sorted(set.intersection(*per_label)) if per_label else []
+
+
 def aggregate(finals, seed: int = 0):
     """Scores across tasks, per label: ``finals`` has columns ``task, label, final_return`` (one row
-    per run). Each task's final returns are normalised to [0, 1] between the lowest and highest of
-    all runs given on that task (so the aggregate ranks the groups compared together, not against
-    an outside reference), then pooled; returns a DataFrame with a row per label: ``tasks``,
-    ``runs``, ``iqm`` and its stratified bootstrap interval ``iqm_low``, ``iqm_high`` (runs
-    resampled within each task), and the ``mean`` normalised score."""
+    per run). Only the tasks every label has runs on count (:func:`shared_tasks`), so that each
+    label is scored on the same tasks. Each task's final returns are normalised to [0, 1] between
+    the lowest and highest of all runs given on that task (so the aggregate ranks the groups
+    compared together, not against an outside reference), then pooled; returns a DataFrame with a
+    row per label: ``tasks``, ``runs``, ``iqm`` and its stratified bootstrap interval ``iqm_low``,
+    ``iqm_high`` (runs resampled within each task), and the ``mean`` normalised score; no rows
+    when no task is shared."""
     import pandas as pd
 
     finals = finals.dropna(subset=["final_return"])
+    finals = finals[finals["task"].isin(shared_tasks(finals))]
     ranges = finals.groupby("task")["final_return"].agg(["min", "max"])
     rows = []
     for label, runs in finals.groupby("label", sort=True):

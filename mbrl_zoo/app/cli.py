@@ -272,9 +272,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     table, across = compare(args.runs, args.out, args.at, args.column, args.window)
     print(format_table(table))
-    if across is not None:
-        print("\nacross tasks (final returns normalised per task between the lowest and highest run):")
+    if across is not None and len(across):
+        print("\nacross the tasks every label has runs on (final returns normalised per task between the lowest and "
+              "highest run):")
         print(format_table(across, decimals=2))
+    elif across is not None:
+        print("\nacross tasks: no task on which every label has runs, so no aggregate.")
     written = f", aggregate: {args.out}/aggregate.csv" if across is not None else ""
     print(f"table: {args.out}/comparison.csv{written}, curves: {args.out}/curves.png")
     return 0

@@ -15,7 +15,8 @@ a row per pairing (with the settings that tell its variants apart) and task:
 and the machine the runs ran on (CPU model and torch threads, from each run folder's
 ``machine.json``; ``unknown`` where a run has none). Runs on more than one task add a table of
 the interquartile mean across tasks of per-task normalised final returns with its stratified
-bootstrap interval (:func:`mbrl_zoo.results.aggregate`).
+bootstrap interval (:func:`mbrl_zoo.results.aggregate`), over the tasks every pairing has runs on
+(the others are named as left out).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.results import (RunRecord, aggregate, final_return, group_stats, groups, label_runs, load_runs,
-                              read_machine, run_folders, steps_to)
+                              read_machine, run_folders, shared_tasks, steps_to)
 
 SUMMARY = "summary.csv"
 
@@ -174,14 +175,21 @@ def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = No
     text += "\n\n" + (f"Machine: {machines[0]}.\n" if len(machines) == 1 else "Machines: per row.\n")
     if len({r["task"] for r in rows}) > 1:
         finals = pd.DataFrame([{k: r[k] for k in ("task", "label", "seed", "final_return")} for r in rows])
-        across = aggregate(finals.astype({"final_return": float}))
+        finals = finals.astype({"final_return": float})
+        shared, every = shared_tasks(finals), sorted(set(finals.dropna(subset=["final_return"])["task"]))
+        left_out = [t for t in every if t not in shared]
+        if not shared:
+            text += "\nAcross tasks: no task on which every pairing has a scored run, so no aggregate.\n"
+            return text
+        across = aggregate(finals)
         lines = [_row(["pairing", "tasks", "runs", "IQM", "95% CI"]), _row(["---"] * 5)]
         for row in across.to_dict("records"):
             lines.append(_row([row["label"], str(row["tasks"]), str(row["runs"]), f"{row['iqm']:.2f}",
                                f"[{row['iqm_low']:.2f}, {row['iqm_high']:.2f}]"]))
-        text += ("\nAcross tasks: interquartile mean of final returns normalised per task between the lowest (0) "
-                 "and highest (1) run shown, with a stratified bootstrap interval (runs resampled within each "
-                 "task).\n\n" + "\n".join(lines) + "\n")
+        text += (f"\nAcross tasks ({', '.join(shared)}: the tasks every pairing has a scored run on"
+                 + (f"; left out: {', '.join(left_out)}" if left_out else "") + "): interquartile mean of final "
+                 "returns normalised per task between the lowest (0) and highest (1) run shown, with a stratified "
+                 "bootstrap interval (runs resampled within each task).\n\n" + "\n".join(lines) + "\n")
     return text
 
 

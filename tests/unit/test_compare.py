@@ -135,7 +135,14 @@ def test_runs_on_several_tasks_get_an_across_task_aggregate(tmp_path, capsys):
     aggregate = pd.read_csv(tmp_path / "out" / "aggregate.csv").set_index("label")
     assert aggregate.loc["pets", "iqm"] == 0.0 and aggregate.loc["sac", "iqm"] == 1.0
     assert aggregate.loc["sac", "tasks"] == 2
-    assert "across tasks" in capsys.readouterr().out
+    assert "across the tasks every label has runs on" in capsys.readouterr().out
+
+    # No task that both ran: no aggregate, and the command says so.
+    apart = [make_run(tmp_path / "apart-pets", "pets", 0, [1.0]),
+             make_run(tmp_path / "apart-sac", "sac", 0, [2.0], task="Pendulum-v1")]
+    assert main(["compare", *map(str, apart), "--out", str(tmp_path / "apart")]) == 0
+    assert "no task on which every label has runs" in capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "apart" / "aggregate.csv").empty
 
 
 def test_a_pairing_keeps_its_colour_in_every_tasks_panel(tmp_path):

@@ -70,6 +70,12 @@ def test_aggregate_normalises_each_task_and_takes_the_iqm():
     assert table.loc["b", "iqm"] == table.loc["b", "iqm_low"] == table.loc["b", "iqm_high"] == pytest.approx(1.0)
     assert 0.0 <= table.loc["a", "iqm_low"] <= 0.25 <= table.loc["a", "iqm_high"] <= 0.5
 
+    # A task that only b ran on is left out of every label's score, and out of the normalisation.
+    more = pd.concat([finals, pd.DataFrame({"task": ["z", "z"], "label": ["b", "b"], "final_return": [-5.0, 7.0]})])
+    assert results.shared_tasks(more) == ["x", "y"]
+    pd.testing.assert_frame_equal(results.aggregate(more), results.aggregate(finals))
+    assert results.shared_tasks(pd.DataFrame({"task": ["x", "y"], "label": ["a", "b"], "final_return": [1.0, 2.0]})) == []
+
 
 def test_machine_is_recorded_and_read_back(tmp_path, make_run):
     info = results.machine()
