@@ -6,7 +6,8 @@
                  [--resume | --overwrite] [--quiet]
     mbrl-zoo sweep --pairings P ... --tasks T ... [--seeds S ...] [--steps N] [--set ...]
                    [--grid SECTION.KEY=V1,V2,... ...] [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
-    mbrl-zoo sweep --spec FILE.yaml [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
+    mbrl-zoo sweep --spec FILE.yaml [--pairings P ...] [--tasks T ...] [--seeds S ...] [--out DIR]
+                   [--workers K | --ray [ADDRESS]] [--threads N]
     mbrl-zoo compare RUN_DIR ... [--at STEP ...] [--column COLUMN] [--window K] [--out DIR]
     mbrl-zoo report DIR ... [--threshold TASK=VALUE ...] [--window K] [--out FILE.md]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
@@ -91,9 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--spec", metavar="FILE.yaml",
                        help="a study's YAML spec (pairings, tasks, seeds, steps, grid, set, pairing_set); "
                             "writes beside it")
-    sweep.add_argument("--pairings", nargs="+", metavar="PAIRING")
-    sweep.add_argument("--tasks", nargs="+", metavar="TASK")
-    sweep.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="default 0 1 2")
+    sweep.add_argument("--pairings", nargs="+", metavar="PAIRING", help="with --spec: run only these of its pairings")
+    sweep.add_argument("--tasks", nargs="+", metavar="TASK", help="with --spec: run only these of its tasks")
+    sweep.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                       help="default 0 1 2; with --spec: run only these of its seeds")
     sweep.add_argument("--steps", type=int, help="environment steps per run (default: each pairing's)")
     sweep.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override a setting in every cell (repeatable)")
@@ -234,20 +236,35 @@ def run_summary(out: Path) -> dict:
             "wall_s": round(last["wall_s"], 1) if last else 0.0}
 
 
+def _part_of_spec(spec: str, flag: str, chosen: list | None, listed: list) -> list:
+    """``chosen`` (a flag's values beside ``--spec``) when every one is among the spec's ``listed``,
+    ``listed`` itself when the flag is not given."""
+    if not chosen:
+        return list(listed)
+    unknown = [value for value in chosen if value not in listed]
+    if unknown:
+        raise UserError(f"{flag} {' '.join(map(str, unknown))}: not in --spec {spec}, whose {flag[2:]} are "
+                        f"{', '.join(map(str, listed))}; {flag} beside a spec picks a part of its cells.")
+    return list(chosen)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from mbrl_zoo.app.sweep import DEFAULT_SEEDS, SUMMARY_COLUMNS, grid, load_spec, parse_grid, run_sweep
     from mbrl_zoo.config import load_yaml, merge, parse_set
 
     if args.spec:
-        given = [flag for flag, value in (("--pairings", args.pairings), ("--tasks", args.tasks),
-                                          ("--seeds", args.seeds), ("--steps", args.steps), ("--set", args.set),
-                                          ("--grid", args.grid), ("--config", args.config)) if value]
+        given = [flag for flag, value in (("--steps", args.steps), ("--set", args.set), ("--grid", args.grid),
+                                          ("--config", args.config)) if value]
         if given:
             raise UserError(f"--spec {args.spec} states the sweep, so {', '.join(given)} cannot be given beside it; "
                             "edit the spec (or drop --spec).")
         spec = load_spec(args.spec)
         base, steps, settings = spec.set, spec.steps, spec.grid
-        cells = grid(spec.pairings, spec.tasks, spec.seeds, settings, spec.pairing_set)
+        # --pairings, --tasks and --seeds beside a spec pick a part of its cells, with the spec's settings
+        pairings, tasks, seeds = (_part_of_spec(args.spec, flag, chosen, listed) for flag, chosen, listed in (
+            ("--pairings", args.pairings, spec.pairings), ("--tasks", args.tasks, spec.tasks),
+            ("--seeds", args.seeds, [int(s) for s in spec.seeds])))
+        cells = grid(pairings, tasks, seeds, settings, spec.pairing_set)
         out = args.out or str(Path(args.spec).parent)
     else:
         if not args.pairings or not args.tasks:

@@ -28,9 +28,10 @@ A study is a YAML spec, ``mbrl-zoo sweep --spec results/STUDY/study.yaml``::
 
 The sweep writes beside its spec (``--out`` may name another folder), so a committed spec and its
 results stay together and one command reproduces them. What the spec holds it alone decides:
-``--pairings``, ``--tasks``, ``--seeds``, ``--steps``, ``--set``, ``--grid`` and ``--config``
-beside ``--spec`` are refused. How it runs (``--out``, ``--workers``, ``--ray``, ``--threads``,
-``--quiet``) is up to the command line.
+``--steps``, ``--set``, ``--grid`` and ``--config`` beside ``--spec`` are refused; ``--pairings``,
+``--tasks`` and ``--seeds`` pick a part of its cells (values the spec lists), to run a large study
+piece by piece (``summary.csv`` and ``curves.png`` then cover that part). How it runs (``--out``,
+``--workers``, ``--ray``, ``--threads``, ``--quiet``) is up to the command line.
 
 Every cell's config is resolved and built before any cell runs, so bad input (an unknown grid
 key, a value of the wrong type) leaves nothing behind. Re-running the same command resumes

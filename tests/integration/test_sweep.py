@@ -242,6 +242,22 @@ def test_grid_and_spec_sweeps_agree_and_a_spec_sweep_resumes_skipping_finished_c
     assert _summary(tmp_path / "study") == rows
 
 
+def test_pairings_tasks_and_seeds_beside_a_spec_run_a_part_of_it(tmp_path, capsys):
+    spec = _spec(tmp_path / "study" / "study.yaml", [8, 16])
+    assert main(["sweep", "--spec", str(spec), "--seeds", "0", "--quiet"]) == 0  # the spec's only seed
+    cells = tmp_path / "study" / "rs-mpc" / "cartpole-balance"
+    assert sorted(p.name for p in cells.iterdir()) == ["planner.population_size=16", "planner.population_size=8"]
+    spec.write_text(spec.read_text().replace("seeds: [0]", "seeds: [0, 1]"))
+    assert main(["sweep", "--spec", str(spec), "--seeds", "1", "--pairings", "rs-mpc", "--tasks", "cartpole-balance",
+                 "--quiet"]) == 0
+    assert [r["seed"] for r in _summary(tmp_path / "study")] == ["1", "1"]  # the part this command ran
+    capsys.readouterr()
+    assert main(["sweep", "--spec", str(spec)]) == 0  # the whole spec: every cell already finished
+    err = capsys.readouterr().err
+    assert "4 cells (4 already finished) in" in err
+    assert [r["seed"] for r in _summary(tmp_path / "study")] == ["0", "1", "0", "1"]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--grid", "planner.popsize=8,16"], "unknown key planner.popsize"),
     (["--grid", "planner.population_size=8,lots"], "planner.population_size='lots' has the wrong type"),
@@ -261,7 +277,11 @@ def test_bad_grids_exit_2_before_writing_anything(argv, message, tmp_path, capsy
 
 
 @pytest.mark.parametrize("text, extra, message", [
-    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\n", ["--seeds", "1"], "--seeds cannot be given beside it"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\n", ["--steps", "1"], "--steps cannot be given beside it"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\n", ["--seeds", "0", "7"],
+     "--seeds 7: not in --spec"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\n", ["--pairings", "pets"],
+     "whose pairings are rs-mpc; --pairings beside a spec picks a part of its cells"),
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nseed: [1]\n", [], "unknown key 'seed'; valid keys: pairings"),
     ("pairings: [rs-mpc]\n", [], "needs tasks"),
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\ngrid:\n  planner.population_size: 8\n", [],
