@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -61,6 +62,13 @@ def results_table(spec_path: str | Path = MATRIX_SPEC) -> str:
     return "\n".join(lines)
 
 
+def short_cpu(model: str) -> str:
+    """A CPU model name without its trademark signs and filler words:
+    ``Intel(R) Xeon(R) Processor @ 2.80GHz`` -> ``Intel Xeon @ 2.80GHz``."""
+    words = re.sub(r"\((R|TM|tm)\)", "", model).split()
+    return " ".join(w for w in words if w not in ("Processor", "CPU"))
+
+
 def speed_table() -> str:
     """The latest line of each peer comparison (mbrl-lib's time over ours, wall clock and process
     CPU time) and of the SAC update's fraction of the matmul peak, each with its command and machine."""
@@ -72,7 +80,7 @@ def speed_table() -> str:
             last = json.loads(path.read_text().strip().splitlines()[-1])
             m = last["machine"]
             lines.append(f"| {what} | {last['ours_ms']:,.0f} ms | {last['mbrl_lib_ms']:,.0f} ms | "
-                         f"{last['ratio']:.2f}, {last['cpu_ratio']:.2f} | {m['cpu']}, {m['threads']} thread(s), "
+                         f"{last['ratio']:.2f}, {last['cpu_ratio']:.2f} | {short_cpu(m['cpu'])}, {m['threads']} thread(s), "
                          f"load {m['load_avg_1min']:.0f} | `{last['command'].strip()}` |")
     path = ROOT / SAC_UPDATE_LOG
     if path.exists():
@@ -80,7 +88,7 @@ def speed_table() -> str:
             last = json.loads(line)
             if last["threads"] == 1 and last["task"] == "Hopper-v5":
                 lines.append(f"| SAC update, batch 256, Hopper sizes | {last['ms_per_update']:.0f} ms, "
-                             f"{100 * last['fraction_of_peak']:.0f}% of the matmul peak | | | {last['cpu']}, 1 thread | "
+                             f"{100 * last['fraction_of_peak']:.0f}% of the matmul peak | | | {short_cpu(last['cpu'])}, 1 thread | "
                              f"`python benchmarks/sac_update_speed.py` |")
                 break
     return "\n".join(lines)
