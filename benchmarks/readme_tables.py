@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mbrl_zoo.app.sweep import load_spec  # noqa: E402
-from mbrl_zoo.results import final_return, load_runs  # noqa: E402
+from mbrl_zoo.results import final_return, load_runs, short_cpu  # noqa: E402
 
 MATRIX_SPEC = ROOT / "results" / "benchmark" / "matrix.yaml"
 
@@ -60,13 +59,6 @@ def results_table(spec_path: str | Path = MATRIX_SPEC) -> str:
             cells.append(text if len(finals) == len(spec.seeds) else f"{text} (n={len(finals)})")
         lines.append(f"| {pairing} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def short_cpu(model: str) -> str:
-    """A CPU model name without its trademark signs and filler words:
-    ``Intel(R) Xeon(R) Processor @ 2.80GHz`` -> ``Intel Xeon @ 2.80GHz``."""
-    words = re.sub(r"\((R|TM|tm)\)", "", model).split()
-    return " ".join(w for w in words if w not in ("Processor", "CPU"))
 
 
 def speed_table() -> str:

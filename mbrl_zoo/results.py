@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,6 +276,13 @@ def machine() -> dict[str, Any]:
 
     return {"cpu": _cpu_model(), "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
             "torch": torch.__version__, "platform": platform.platform()}
+
+
+def short_cpu(model: str) -> str:
+    """A CPU model name without its trademark signs and filler words, as tables show it:
+    ``Intel(R) Xeon(R) Processor @ 2.80GHz`` -> ``Intel Xeon @ 2.80GHz``."""
+    words = re.sub(r"\((R|TM|tm)\)", "", model).split()
+    return " ".join(w for w in words if w not in ("Processor", "CPU"))
 
 
 def _cpu_model() -> str:

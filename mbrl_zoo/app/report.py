@@ -29,7 +29,7 @@ import numpy as np
 
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.results import (RunRecord, aggregate, final_return, group_stats, groups, label_runs, load_runs,
-                              read_machine, run_folders, shared_tasks, steps_to)
+                              read_machine, run_folders, shared_tasks, short_cpu, steps_to)
 
 SUMMARY = "summary.csv"
 
@@ -138,7 +138,8 @@ def machine_text(info: dict[str, Any] | None) -> str:
     if not info or not info.get("cpu"):
         return "unknown"
     threads = info.get("threads")
-    return f"{info['cpu']}, {threads} torch thread{'s' if threads != 1 else ''}" if threads else str(info["cpu"])
+    cpu = short_cpu(str(info["cpu"]))
+    return f"{cpu}, {threads} torch thread{'s' if threads != 1 else ''}" if threads else cpu
 
 
 def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = None, window: int = 5) -> str:

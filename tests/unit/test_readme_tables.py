@@ -93,9 +93,3 @@ def test_the_results_table_is_the_matrix_of_finished_seeds(tmp_path):
         f"| rs-mpc | 150±{np.std([100, 200], ddof=1):,.0f} | - |",
         "| pets | - | -10 (n=1) |"]
 
-
-def test_cpu_names_lose_their_trademark_signs_and_filler():
-    tables = _module()
-    assert tables.short_cpu("Intel(R) Xeon(R) Processor @ 2.80GHz") == "Intel Xeon @ 2.80GHz"
-    assert tables.short_cpu("AMD EPYC 7B13 64-Core Processor") == "AMD EPYC 7B13 64-Core"
-    assert tables.short_cpu("AMD EPYC") == "AMD EPYC"

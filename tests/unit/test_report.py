@@ -8,7 +8,7 @@ from mbrl_zoo.app.report import parse_thresholds, report
 from mbrl_zoo.app.sweep import Cell, summary_row, write_summary
 from mbrl_zoo.errors import UserError
 
-MACHINE = {"cpu": "Test CPU 9000", "threads": 1}
+MACHINE = {"cpu": "Test(R) Chip 9000 Processor", "threads": 1}  # shown as "Test Chip 9000"
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_report_of_a_sweep(sweep):
                         "| 4.0 ± 0.0 s |")
     assert lines[3] == ("| cartpole-balance | sac | 1 | 200 | 5.5 ± 0.0 | [5.5, 5.5] | not reached (0/1 seeds) "
                         "| 2.0 ± 0.0 s |")
-    assert "Machine: Test CPU 9000, 1 torch thread." in text
+    assert "Machine: Test Chip 9000, 1 torch thread." in text
     assert "Thresholds: cartpole-balance ≥ 25." in text
     assert "Across tasks" not in text  # one task
 
@@ -61,7 +61,7 @@ def test_report_names_each_rows_machine_when_they_differ(sweep, make_run):
     lines = text.splitlines()
     assert lines[0].endswith("| wall time | machine |")
     assert lines[2].startswith("| Pendulum-v1 | sac |") and lines[2].endswith("| unknown |")
-    assert lines[4].endswith("| Test CPU 9000, 1 torch thread |")
+    assert lines[4].endswith("| Test Chip 9000, 1 torch thread |")
     # pets ran on balance alone, so the aggregate compares the pairings there and names the task left out
     assert "Across tasks (cartpole-balance: the tasks every pairing has a scored run on; left out: Pendulum-v1)" in text
     assert "| pets | 1 | 2 |" in text and "| sac | 1 | 1 |" in text

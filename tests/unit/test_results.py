@@ -91,3 +91,9 @@ def test_groups_order_numbers_by_size(tmp_path, make_run):
     runs = results.load_runs([tmp_path])
     assert [label for _, label in results.groups(runs)] == [f"pets planner.population_size={n}" for n in (8, 16, 100)]
     assert np.all([r.differ == ("planner.population_size",) for r in runs])
+
+
+def test_cpu_names_lose_their_trademark_signs_and_filler():
+    assert results.short_cpu("Intel(R) Xeon(R) Processor @ 2.80GHz") == "Intel Xeon @ 2.80GHz"
+    assert results.short_cpu("AMD EPYC 7B13 64-Core Processor") == "AMD EPYC 7B13 64-Core"
+    assert results.short_cpu("AMD EPYC") == "AMD EPYC"
