@@ -37,6 +37,21 @@ __all__ = ["RunConfig", "RunSettings", "build_dataclass", "check_buildable", "co
 
 SECTIONS = ("run", "algorithm", "model", "planner")
 FLOAT_LITERAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+
+
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader reading ``5e-5`` (an exponent without a dot, as JSON, YAML 1.2 and
+    Python's ``repr`` write it) as a float; plain YAML 1.1 reads it as text, so a config file
+    saying ``fit_weight_decay: 5e-5`` would be refused as a string."""
+
+
+YamlLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$"),
+                                 list("+-.0123456789"))
+
+
+def read_yaml(text: str) -> Any:
+    """``text`` as YAML (safe tags only; exponent floats as floats, see :class:`YamlLoader`)."""
+    return yaml.load(text, Loader=YamlLoader)
 """Number literals that YAML 1.1 reads as text: exponents without a dot (``1e-3``), ``nan``, ``inf``."""
 DEFAULT_LEARNING_STEPS = 2000
 """Env steps after the random warm-up (``algorithm.random_steps``) of a run given no ``--steps``."""
@@ -144,7 +159,7 @@ def parse_dotted(assignments: list[str], form: str) -> dict[str, dict[str, Any]]
         if not sep or not section or not dot or not name:
             raise UserError(f"--set {text!r} is not of the form {form}.")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = read_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
         if isinstance(value, str) and FLOAT_LITERAL.fullmatch(value.strip()):
@@ -156,7 +171,7 @@ def parse_dotted(assignments: list[str], form: str) -> dict[str, dict[str, Any]]
 def load_yaml(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read a YAML override file whose top-level keys are sections."""
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        data = read_yaml(Path(path).read_text()) or {}
     except FileNotFoundError:
         raise UserError(f"config file {str(path)!r} does not exist.") from None
     except yaml.YAMLError as exc:

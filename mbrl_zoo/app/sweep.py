@@ -61,6 +61,7 @@ from typing import Any
 
 import yaml
 
+from mbrl_zoo.config import read_yaml
 from mbrl_zoo.errors import UserError
 from mbrl_zoo.io import atomic_write_json, atomic_write_text
 
@@ -158,7 +159,7 @@ def _values(key: str, raw: str) -> list[Any]:
     if not raw.startswith("["):
         return [_scalar(part.strip()) for part in raw.split(",")]
     try:
-        values = yaml.safe_load(raw)
+        values = read_yaml(raw)
     except yaml.YAMLError as error:
         raise UserError(f"--grid {key}={raw!r} starts with '[' but is not a YAML list of values "
                         f"(e.g. {key}=[[64,64],[128,128]]): {str(error).splitlines()[0]}") from None
@@ -167,7 +168,7 @@ def _values(key: str, raw: str) -> list[Any]:
 
 def _scalar(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return read_yaml(text)
     except yaml.YAMLError:
         return text
 
@@ -220,7 +221,7 @@ def load_spec(path: str | Path) -> Spec:
     unknown top-level key and values of the wrong kind."""
     where = f"spec {str(path)!r}:"
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = read_yaml(Path(path).read_text())
     except FileNotFoundError:
         raise UserError(f"spec file {str(path)!r} does not exist.") from None
     except (OSError, yaml.YAMLError) as exc:

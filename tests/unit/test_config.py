@@ -118,3 +118,20 @@ def test_yaml_file(tmp_path):
         load_yaml(path)
     with pytest.raises(UserError, match="does not exist"):
         load_yaml(tmp_path / "missing.yaml")
+
+
+def test_exponent_floats_without_a_dot_read_as_floats_everywhere(tmp_path):
+    # YAML 1.1 reads 5e-5 as text; JSON, YAML 1.2 and Python's repr all write it so.
+    from mbrl_zoo.app.sweep import load_spec, parse_grid
+    from mbrl_zoo.config import read_yaml
+
+    assert read_yaml("[5e-5, 1E3, -2.5e+2, 1.0e-3, 5, 5.0, '5e-5', e5, 1e, inf]") == [
+        5e-5, 1000.0, -250.0, 1e-3, 5, 5.0, "5e-5", "e5", "1e", "inf"]
+    path = tmp_path / "c.yaml"
+    path.write_text('{"algorithm": {"fit_weight_decay": 5e-05}, "run": {"task": "_task"}}')
+    assert load_yaml(path) == {"algorithm": {"fit_weight_decay": 5e-05}, "run": {"task": "_task"}}
+    assert parse_set(["model.lr=1e-4"]) == {"model": {"lr": 1e-4}}
+    assert parse_grid(["model.lr=1e-4,3e-4"]) == {"model.lr": [1e-4, 3e-4]}
+    (tmp_path / "study.yaml").write_text("pairings: [rs-mpc]\ntasks: [cartpole-balance]\n"
+                                         "pairing_set:\n  rs-mpc: {planner.temperature: 5e-1}\n")
+    assert load_spec(tmp_path / "study.yaml").pairing_set == {"rs-mpc": {"planner.temperature": 0.5}}
