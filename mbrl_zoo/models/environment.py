@@ -88,8 +88,7 @@ class EnvironmentModel:
         ``model_*`` statistics to log (none when the model has nothing to learn or the buffers hold
         fewer than 2 transitions):
         the last epoch's training loss, the epochs run, ``model_kept_epoch`` (the epoch whose
-        weights were kept for the best held-out error; 0 when the weights from before this fit
-        stayed best, common once the model has converged), the elites' held-out normalised MSE and
+        weights were kept for the best held-out error), the elites' held-out normalised MSE and
         NLL, and the seconds taken."""
         mixed = other is not None and len(other) > 0 and other_share > 0.0
         if not self.trainable or len(real) + (len(other) if mixed else 0) < 2:

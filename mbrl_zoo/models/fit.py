@@ -41,9 +41,9 @@ class EpochStats:
 
 @dataclass
 class FitStats:
-    """What :func:`fit` did. ``best_epoch`` is the epoch whose weights were kept (0: the weights the
-    model had before this call); ``member_nmse`` (E,) is each member's held-out error with them.
-    Pass ``optimizer`` back to the next ``fit`` so that a refit continues Adam's moments too."""
+    """What :func:`fit` did. ``best_epoch`` is the epoch whose weights were kept (from 1);
+    ``member_nmse`` (E,) is each member's held-out error with them. Pass ``optimizer`` back to
+    the next ``fit`` so that a refit continues Adam's moments too."""
 
     epochs: list[EpochStats]
     best_epoch: int
@@ -86,17 +86,19 @@ def fit(
     """Train ``model`` on all transitions in ``data`` (tensors (N, ...)); returns per-epoch stats.
 
     About ``holdout_ratio`` of the rows are held out, chosen by :func:`holdout_rows`: a transition is
-    held out or not by its content, so it stays on the same side at every refit and the weights
-    kept from an earlier fit are judged on transitions they never trained on (a split drawn anew
-    at each refit would judge them on rows most of which they fitted, so that early stopping kept
-    them in most refits and the newest data went unlearned). Each member trains on its own bootstrap
+    held out or not by its content, so it stays on the same side at every refit. A refit starts
+    from the weights of the last one; a split drawn anew would hold out rows those weights had
+    trained on, and early stopping would follow an optimistic held-out error. Each member trains on its own bootstrap
     resample of the rest (``bootstrap=True``, E > 1; otherwise all rows in its own order) in
     minibatches (E, ``batch_size``, ...). After each epoch the held-out normalised MSE, averaged
     over members, is measured; training stops after ``patience`` epochs without a relative
-    improvement of ``min_improvement``, and the best weights seen (including the weights before
-    this call) are restored, so a refit on a grown buffer continues from the current weights and
-    never ends worse on held-out data. Then the ``num_elites`` members with the lowest held-out
-    error become the elites. Weight decay is L2 on weight matrices only.
+    improvement of ``min_improvement``, and the weights of this call's best epoch are restored.
+    The weights from before the call are not a candidate: new transitions (states the model has
+    not seen, often with an overconfident variance there) can make the first epochs' held-out
+    error worse than the old weights', and keeping those weights would start the next refit from
+    the same place, fail the same way and never learn the new data. Then the ``num_elites``
+    members with the lowest held-out error become the elites. Weight decay is L2 on weight
+    matrices only.
 
     With a second data set ``other`` and 0 < ``other_share`` < 1, every minibatch draws
     ``other_share`` of its rows from ``other``'s training rows and the rest from ``data``'s
@@ -143,8 +145,6 @@ def fit(
     optimizer = optimizer or make_optimizer(model, lr, weight_decay)
 
     best, best_epoch, best_state, waited = float("inf"), 0, None, 0
-    if held:
-        best, best_state = float(evaluate(model, holdout)[0].mean()), snapshot(model)
     history: list[EpochStats] = []
     drawn = 0  # minibatches drawn so far from two data sets
     for epoch in range(1, epochs + 1):

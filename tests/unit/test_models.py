@@ -286,6 +286,23 @@ def test_fit_reports_epochs_stops_early_and_refits_from_current_weights():
     assert float(moved) < 0.05 * float(weights.abs().max())
 
 
+def test_a_refit_keeps_one_of_its_own_epochs_never_the_weights_it_started_from():
+    """Were the starting weights a candidate, a refit whose first epochs score worse (new states,
+    an overconfident variance there) would keep them; the next refit would start from the same
+    place and fail the same way, and the model would never learn the new data."""
+    data = synthetic(600)
+    model = build("pe")
+    fitted = fit(model, data, epochs=30, generator=torch.Generator().manual_seed(0))
+    start = {name: value.clone() for name, value in model.state_dict().items()}
+    worse = fit(model, data, epochs=50, patience=2, lr=0.3, generator=torch.Generator().manual_seed(1))
+    assert min(e.holdout_nmse for e in worse.epochs) > 10 * max(fitted.member_nmse)  # every epoch scored worse
+    assert worse.best_epoch == 1 and len(worse.epochs) == 3
+    assert math.isclose(sum(worse.member_nmse) / 7, worse.epochs[0].holdout_nmse, rel_tol=1e-5)  # epoch 1's weights
+    assert any(not torch.equal(model.state_dict()[name], value) for name, value in start.items())
+    with pytest.raises(UserError, match="predict returned non-finite values"):  # a diverged fit stops
+        fit(model, data, epochs=50, patience=2, lr=1e30, generator=torch.Generator().manual_seed(1))
+
+
 def _rows_of(data: Batch, index: torch.Tensor) -> Batch:
     return Batch(*(getattr(data, f.name)[index] for f in dataclasses.fields(data)))
 
