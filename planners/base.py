@@ -155,16 +155,19 @@ def finite_or_worst(returns: torch.Tensor) -> torch.Tensor:
 class BestSoFar:
     """The best finite-return candidate seen across the iterations of one search.
 
-    ``actions`` is (H, A) or None while no candidate had a finite return; ``value`` is its return.
+    ``actions`` is (H, A) or None while no candidate had a finite return; ``value`` is its return;
+    ``all_finite`` says whether every candidate's return so far was finite.
     """
 
     def __init__(self) -> None:
         self.actions: torch.Tensor | None = None
         self.value = -float("inf")
+        self.all_finite = True
 
     def update(self, candidates: torch.Tensor, returns: torch.Tensor) -> None:
         """Consider ``candidates`` (N, H, A) with ``returns`` (N,) already passed through
         :func:`finite_or_worst`."""
+        self.all_finite = self.all_finite and bool(torch.isfinite(returns).all())
         value, index = returns.max(0)
         value = float(value)
         if value > self.value:
@@ -192,7 +195,10 @@ def iteration_stats(returns: torch.Tensor, elite_returns: torch.Tensor, best: Be
 def mean_or_best(objective: Objective, mean: torch.Tensor, best: BestSoFar) -> torch.Tensor:
     """Return the distribution mean (H, A) that a CEM/MPPI search ends on, unless its return is
     not finite: then the best finite candidate seen (the mean itself was never evaluated, and may
-    lie in a NaN region surrounded by good candidates). Costs one objective row."""
-    if best.actions is None or bool(torch.isfinite(objective(mean.unsqueeze(0))).all()):
+    lie in a NaN region surrounded by good candidates). The mean is scored (one more objective call,
+    whose fixed per-call cost makes it dear) only when some candidate's return was not finite: a
+    model that gave every candidate a finite return is not expected to fail on their weighted
+    mean."""
+    if best.actions is None or best.all_finite or bool(torch.isfinite(objective(mean.unsqueeze(0))).all()):
         return mean
     return best.actions

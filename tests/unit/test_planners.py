@@ -104,6 +104,26 @@ def test_nonfinite_returns_never_win(name, bad):
     assert 0.3 <= (plan - target).norm() < 0.4
 
 
+@pytest.mark.parametrize("name", ["cem", "mppi"])
+def test_the_final_mean_is_scored_only_after_a_nonfinite_return(name):
+    """CEM and MPPI return their final mean; they score it (one more objective call) only when the
+    search met a non-finite return, to fall back to the best candidate if the mean's is too."""
+    low, high, horizon, target = small_problem(name)
+    calls = []
+
+    def objective(actions, bad=None):
+        calls.append(actions.shape[0])
+        returns = quadratic(target)(actions)
+        return returns if bad is None else torch.where(returns > -0.05, torch.full_like(returns, bad), returns)
+
+    planner = MAKERS[name](low, high, horizon)
+    planner.plan(objective, generator=seeded())
+    assert calls == [planner.population_size] * planner.iterations
+    calls.clear()
+    planner.plan(lambda actions: objective(actions, bad=math.nan), generator=seeded())
+    assert calls == [planner.population_size] * planner.iterations + [1]
+
+
 @pytest.mark.parametrize("name", sorted(MAKERS))
 def test_bounds_respected_and_seeded_runs_repeat(name):
     """With the target outside the box every candidate stays inside and the plan sits on the
