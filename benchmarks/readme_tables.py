@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mbrl_zoo.app.sweep import load_spec  # noqa: E402
+from mbrl_zoo.app.sweep import finished_cells  # noqa: E402
 from mbrl_zoo.results import final_return, load_runs, short_cpu  # noqa: E402
 
 MATRIX_SPEC = ROOT / "results" / "benchmark" / "matrix.yaml"
@@ -40,18 +40,16 @@ def results_table(spec_path: str | Path = MATRIX_SPEC) -> str:
     header), from the run folders beside the spec (``PAIRING/TASK/seedS``): the final return over
     the cell's finished seeds (those whose log reached the budget), mean ± std, with their count
     (n) where fewer than the spec's seeds finished; "-" where none has."""
-    spec = load_spec(spec_path)
-    budgets = spec.steps if isinstance(spec.steps, dict) else dict.fromkeys(spec.tasks, spec.steps)
+    spec, done, _ = finished_cells(spec_path)
+    budgets = {task: spec.budget(next(c for c in spec.cells() if c.task == task)) for task in spec.tasks}
     lines = ["| pairing | " + " | ".join(f"{task} ({budgets[task] / 1000:g}k)" for task in spec.tasks) + " |",
              "| --- |" + " --- |" * len(spec.tasks)]
     for pairing in spec.pairings:
         cells = []
         for task in spec.tasks:
-            folders = [Path(spec_path).parent / pairing / task / f"seed{seed}" for seed in spec.seeds]
-            folders = [f for f in folders if (f / "metrics.csv").exists()]
-            runs = [r for r in (load_runs(folders) if folders else [])
-                    if len(r.metrics) and r.metrics["env_step"].iloc[-1] >= budgets[task]]
-            finals = np.asarray([final_return(r.metrics, r.settings) for r in runs], dtype=float)
+            folders = [c.folder(Path(spec_path).parent) for c in done if (c.pairing, c.task) == (pairing, task)]
+            finals = np.asarray([final_return(r.metrics, r.settings) for r in load_runs(folders)] if folders else [],
+                                dtype=float)
             if not len(finals):
                 cells.append("-")
                 continue

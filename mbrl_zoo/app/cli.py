@@ -8,8 +8,8 @@
                    [--grid SECTION.KEY=V1,V2,... ...] [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
     mbrl-zoo sweep --spec FILE.yaml [--pairings P ...] [--tasks T ...] [--seeds S ...] [--out DIR]
                    [--workers K | --ray [ADDRESS]] [--threads N]
-    mbrl-zoo compare RUN_DIR ... [--at STEP ...] [--column COLUMN] [--window K] [--out DIR]
-    mbrl-zoo report DIR ... [--threshold TASK=VALUE ...] [--window K] [--out FILE.md]
+    mbrl-zoo compare (RUN_DIR ... | --spec FILE.yaml) [--at STEP ...] [--column COLUMN] [--window K] [--out DIR]
+    mbrl-zoo report (DIR ... | --spec FILE.yaml) [--threshold TASK=VALUE ...] [--window K] [--out FILE.md]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
     mbrl-zoo assignment list
     mbrl-zoo assignment make N --out DIR [--zoo-source SPEC]
@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress bars and no line per finished cell")
 
     compare = sub.add_parser("compare", help="runs side by side: curves and returns at equal env steps")
-    compare.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (config.json + metrics.csv), or folders holding them")
+    compare.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run folders (config.json + metrics.csv), or folders holding them")
+    compare.add_argument("--spec", metavar="FILE.yaml",
+                         help="instead of RUN_DIR: the cells of this sweep spec that have finished")
     compare.add_argument("--at", nargs="+", type=int, default=[], metavar="STEP",
                          help="env steps at which to tabulate each run's return too (the final return always is)")
     compare.add_argument("--column", default="return", help="metrics.csv column to compare (default return)")
@@ -124,8 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="folder for comparison.csv and curves.png (default runs/compare)")
 
     report = sub.add_parser("report", help="a Markdown table of a sweep: final return, steps to a threshold, time")
-    report.add_argument("runs", nargs="+", metavar="DIR",
+    report.add_argument("runs", nargs="*", metavar="DIR",
                         help="a sweep folder or summary.csv, run folders, or folders holding them")
+    report.add_argument("--spec", metavar="FILE.yaml",
+                        help="instead of DIR: the cells of this sweep spec that have finished, with its thresholds, "
+                             "and the cells still to run")
     report.add_argument("--threshold", action="append", default=[], metavar="TASK=VALUE",
                         help="report the env steps each run took to reach this return on TASK (repeatable)")
     report.add_argument("--window", type=int, default=5, help="scored episodes averaged into the final return")
@@ -287,7 +292,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from mbrl_zoo.app.compare import compare, format_table
 
-    table, across = compare(args.runs, args.out, args.at, args.column, args.window)
+    runs, left = _runs_or_spec(args)
+    table, across = compare(runs, args.out, args.at, args.column, args.window)
     print(format_table(table))
     if across is not None and len(across):
         print("\nacross the tasks every label has runs on (final returns normalised per task between the lowest and "
@@ -297,14 +303,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("\nacross tasks: no task on which every label has runs, so no aggregate.")
     written = f", aggregate: {args.out}/aggregate.csv" if across is not None else ""
     print(f"table: {args.out}/comparison.csv{written}, curves: {args.out}/curves.png")
+    if left:
+        print(f"not finished yet: {left}")
     return 0
 
 
+def _runs_or_spec(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The run folders ``args`` names (RUN_DIR ..., or the finished cells of ``--spec``) and, for a
+    spec, its unfinished cells in words ("" when none)."""
+    from mbrl_zoo.app.sweep import describe_cells, finished_cells
+
+    if bool(args.runs) == bool(args.spec):
+        raise UserError(f"{args.command} needs run folders or --spec FILE.yaml (one of the two).")
+    if not args.spec:
+        return args.runs, ""
+    spec, done, left = finished_cells(args.spec)
+    return [str(cell.folder(Path(args.spec).parent)) for cell in done], describe_cells(left, spec)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    from mbrl_zoo.app.report import parse_thresholds, report
+    from mbrl_zoo.app.report import parse_thresholds, report, spec_report
     from mbrl_zoo.io import atomic_write_text
 
-    text = report(args.runs, parse_thresholds(args.threshold), args.window)
+    if bool(args.runs) == bool(args.spec):
+        raise UserError("report needs a sweep folder, a summary.csv or run folders, or --spec FILE.yaml (one of the "
+                        "two).")
+    thresholds = parse_thresholds(args.threshold)
+    text = (spec_report(args.spec, thresholds, args.window) if args.spec
+            else report(args.runs, thresholds, args.window))
     if args.out:
         if Path(args.out).is_dir():
             raise UserError(f"--out {args.out!r} is a folder; give a file name for the Markdown table "

@@ -17,6 +17,9 @@ and the machine the runs ran on (CPU model and torch threads, from each run fold
 the interquartile mean across tasks of per-task normalised final returns with its stratified
 bootstrap interval (:func:`mbrl_zoo.results.aggregate`), over the tasks every pairing has runs on
 (the others are named as left out).
+
+``mbrl-zoo report --spec results/benchmark/matrix.yaml`` reports the cells of a sweep spec that
+have run their whole budget, with the spec's ``thresholds``, and ends with the cells still to run.
 """
 
 from __future__ import annotations
@@ -192,6 +195,31 @@ def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = No
                  "returns normalised per task between the lowest (0) and highest (1) run shown, with a stratified "
                  "bootstrap interval (runs resampled within each task).\n\n" + "\n".join(lines) + "\n")
     return text
+
+
+def spec_report(spec_path: str | Path, thresholds: dict[str, float] | None = None, window: int = 5) -> str:
+    """:func:`report` of the finished cells of the sweep spec at ``spec_path`` (thresholds: the
+    spec's and ``thresholds``, which may not give a task twice), then a line naming how many of
+    its cells are finished and which are not."""
+    from mbrl_zoo.app.sweep import describe_cells, finished_cells
+
+    spec, done, left = finished_cells(spec_path)
+    given = thresholds or {}
+    twice = sorted(set(given) & set(spec.thresholds))
+    if twice:
+        raise UserError(f"--threshold gives task {twice[0]!r}, which spec {str(spec_path)!r} already gives "
+                        f"({twice[0]}: {spec.thresholds[twice[0]]:g}); give it in one place.")
+    unknown = sorted(set(given) - set(spec.tasks))
+    if unknown:
+        raise UserError(f"--threshold names task {unknown[0]!r}, which spec {str(spec_path)!r} does not run; "
+                        f"its tasks: {', '.join(spec.tasks)}.")
+    total = len(done) + len(left)
+    ran = {cell.task for cell in done}
+    chosen = {task: value for task, value in {**spec.thresholds, **given}.items() if task in ran}
+    text = report([cell.folder(Path(spec_path).parent) for cell in done], chosen, window)
+    if not left:
+        return text + f"\nCells: all {total} of the spec finished.\n"
+    return text + f"\nCells: {len(done)} of the spec's {total} finished; not yet: {describe_cells(left, spec)}.\n"
 
 
 def _row(cells: Sequence[str]) -> str:

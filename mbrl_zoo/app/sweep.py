@@ -25,6 +25,8 @@ A study is a YAML spec, ``mbrl-zoo sweep --spec results/STUDY/study.yaml``::
       algorithm.fit_epochs: 5
     pairing_set:                           # PAIRING: {SECTION.KEY: value}, fixed in that pairing's
       pets: {planner.population_size: 100} # cells alone (keys other pairings lack); default none
+    thresholds:                            # TASK: return; mbrl-zoo report --spec counts the env
+      InvertedPendulum-v5: 1000            # steps each run took to reach it; default none
 
 The sweep writes beside its spec (``--out`` may name another folder), so a committed spec and its
 results stay together and one command reproduces them. What the spec holds it alone decides:
@@ -32,6 +34,9 @@ results stay together and one command reproduces them. What the spec holds it al
 ``--tasks`` and ``--seeds`` pick a part of its cells (values the spec lists), to run a large study
 piece by piece (``summary.csv`` and ``curves.png`` then cover that part). How it runs (``--out``,
 ``--workers``, ``--ray``, ``--threads``, ``--quiet``) is up to the command line.
+``mbrl-zoo report --spec`` and ``mbrl-zoo compare --spec`` read the cells of a spec that have run
+their whole budget (:func:`finished_cells`) and name the ones that have not, so a study can be
+reported at any point of its way.
 
 Every cell's config is resolved and built before any cell runs, so bad input (an unknown grid
 key, a value of the wrong type) leaves nothing behind. Re-running the same command resumes
@@ -51,6 +56,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -70,7 +76,7 @@ SUMMARY_COLUMNS = ("pairing", "task", "seed", "episodes", "env_steps", "final_re
 
 DEFAULT_SEEDS = (0, 1, 2)
 RUN_FLAGS = {"run.task": "--tasks", "run.seed": "--seeds", "run.steps": "--steps"}
-SPEC_KEYS = ("pairings", "tasks", "seeds", "steps", "grid", "set", "pairing_set")
+SPEC_KEYS = ("pairings", "tasks", "seeds", "steps", "grid", "set", "pairing_set", "thresholds")
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,22 @@ class Spec:
     """Fixed overrides, nested by section as :func:`mbrl_zoo.config.merge` takes them."""
     pairing_set: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per pairing, ``SECTION.KEY: value`` fixed in its cells alone."""
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Per task, the return whose first reaching ``mbrl-zoo report --spec`` counts env steps to."""
+
+    def cells(self) -> list[Cell]:
+        """Every cell the spec states."""
+        return grid(self.pairings, self.tasks, self.seeds, self.grid, self.pairing_set)
+
+    def budget(self, cell: Cell) -> int:
+        """``cell``'s env-step budget: the spec's (per task), else its pairing's own."""
+        if isinstance(self.steps, dict):
+            return self.steps[cell.task]
+        if self.steps is not None:
+            return self.steps
+        from mbrl_zoo.config import resolve
+
+        return resolve(cell.pairing, cell.overrides(self.set, None)).run.steps
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -271,16 +293,61 @@ def load_spec(path: str | Path) -> Spec:
             if name in fixed.get(section, {}) or key in settings:
                 raise UserError(f"{where} {key} is given both in pairing_set {pairing} and in "
                                 f"{'set' if key not in settings else 'grid'}; give it once.")
+    thresholds = _mapping(data.get("thresholds"), f"{where} thresholds", "tasks to returns")
+    for task, value in thresholds.items():
+        if task not in names("tasks", str):
+            raise UserError(f"{where} thresholds names task {task!r}, which is not among the spec's tasks "
+                            f"{names('tasks', str)}.")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise UserError(f"{where} thresholds {task}: expected a finite return, got {value!r}.")
     return Spec(pairings=names("pairings", str), tasks=names("tasks", str),
                 seeds=names("seeds", int) if "seeds" in data else list(DEFAULT_SEEDS), steps=steps,
-                grid=settings, set=fixed, pairing_set=pairing_set)
+                grid=settings, set=fixed, pairing_set=pairing_set,
+                thresholds={task: float(value) for task, value in thresholds.items()})
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
+def finished_cells(path: str | Path) -> tuple[Spec, list[Cell], list[Cell]]:
+    """The spec at ``path``, its cells whose run folders beside it (``cell.folder(path's
+    folder)``) have logged their whole budget, and its cells that have not (never started, or
+    stopped part way). Refuses a spec none of whose cells has finished."""
+    spec = load_spec(path)
+    root = Path(path).parent
+    cells = spec.cells()
+    finished = [_logged_steps(cell.folder(root)) >= spec.budget(cell) for cell in cells]
+    if not any(finished):
+        raise UserError(f"none of the {len(cells)} cells of spec {str(path)!r} has finished; run "
+                        f"mbrl-zoo sweep --spec {path} first.")
+    return (spec, [cell for cell, done in zip(cells, finished) if done],
+            [cell for cell, done in zip(cells, finished) if not done])
+
+
+def describe_cells(cells: Sequence[Cell], spec: Spec) -> str:
+    """``cells`` of ``spec`` in a few words, by pairing (with its grid values) then task, e.g.
+    ``pets on every task; rs-mpc on Pendulum-v1 (seed 2), HalfCheetah-v5``."""
+    def label(cell: Cell) -> str:
+        return " ".join([cell.pairing, *(f"{k}={value_text(v)}" for k, v in cell.settings)])
+
+    parts = []
+    for name in dict.fromkeys(map(label, cells)):
+        mine = [c for c in cells if label(c) == name]
+        tasks = list(dict.fromkeys(c.task for c in mine))
+        if len(mine) == len(spec.tasks) * len(spec.seeds):
+            parts.append(f"{name} on every task")
+            continue
+        words = []
+        for task in tasks:
+            seeds = [c.seed for c in mine if c.task == task]
+            words.append(task if len(seeds) == len(spec.seeds) else
+                         f"{task} (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))})")
+        parts.append(f"{name} on {', '.join(words)}")
+    return "; ".join(parts)
+
+
+def _mapping(value: Any, where: str, what: str = "SECTION.KEY to values") -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise UserError(f"{where} must map SECTION.KEY to values, got {value!r}.")
+        raise UserError(f"{where} must map {what}, got {value!r}.")
     return {str(k): v for k, v in value.items()}
 
 

@@ -300,6 +300,11 @@ def test_bad_grids_exit_2_before_writing_anything(argv, message, tmp_path, capsy
      "pairing 'sac' uses no planner"),
     ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\npairing_set:\n  rs-mpc: {run.steps: 8}\n", [],
      "give it as the spec's steps"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nthresholds: {Reacher-v5: -5}\n", [],
+     "thresholds names task 'Reacher-v5', which is not among the spec's tasks ['cartpole-balance']"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nthresholds: {cartpole-balance: high}\n", [],
+     "thresholds cartpole-balance: expected a finite return, got 'high'"),
+    ("pairings: [rs-mpc]\ntasks: [cartpole-balance]\nthresholds: [190]\n", [], "thresholds must map tasks to returns, got [190]"),
 ])
 def test_bad_specs_exit_2_before_writing_anything(text, extra, message, tmp_path, capsys):
     (tmp_path / "study.yaml").write_text(text)
@@ -315,6 +320,19 @@ def test_a_spec_gives_each_task_its_own_budget():
     cells = grid(spec.pairings, spec.tasks, spec.seeds)
     budgets = {c.task: c.overrides({}, spec.steps)["run"]["steps"] for c in cells}
     assert budgets == spec.steps and budgets["InvertedPendulum-v5"] == 10000
+    assert {c.task: spec.budget(c) for c in cells} == budgets
+    assert [c.name() for c in spec.cells()] == [c.name() for c in cells]
+    assert spec.thresholds["InvertedPendulum-v5"] == 1000.0
+
+
+def test_a_spec_without_steps_gives_each_cell_its_pairings_own_budget(tmp_path):
+    from mbrl_zoo.app.sweep import load_spec
+    from mbrl_zoo.config import resolve
+
+    (tmp_path / "study.yaml").write_text("pairings: [rs-mpc, sac]\ntasks: [cartpole-balance]\nseeds: [0]\n")
+    spec = load_spec(tmp_path / "study.yaml")
+    for cell in spec.cells():
+        assert spec.budget(cell) == resolve(cell.pairing, {"run": {"task": "cartpole-balance"}}).run.steps
 
 
 def test_pairing_set_fixes_a_setting_in_one_pairings_cells_without_a_folder_level(tmp_path):

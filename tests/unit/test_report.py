@@ -88,3 +88,79 @@ def test_the_run_commands_last_return_skips_a_budget_cut_episode(tmp_path, make_
     cut = make_run(tmp_path / "cut", "sac", 0, [150.0, 200.0, 40.0], cut=[0, None, 1])
     assert run_summary(cut)["last_return"] == 200.0 and run_summary(cut)["episodes"] == 3
     assert run_summary(make_run(tmp_path / "old", "sac", 0, [150.0, 40.0]))["last_return"] == 40.0
+
+
+@pytest.fixture
+def spec_sweep(tmp_path, make_run):
+    """A spec of pets and sac on balance and swing-up, seeds 0 and 1, 400 env steps per cell: pets
+    finished both seeds on balance, sac seed 0 finished on swing-up, sac seed 1 on swing-up stopped
+    at 200 steps (with its checkpoint); the other cells never started."""
+    spec = tmp_path / "study" / "spec.yaml"
+    spec.parent.mkdir()
+    spec.write_text("pairings: [pets, sac]\ntasks: [cartpole-balance, cartpole-swingup]\nseeds: [0, 1]\n"
+                    "steps: 400\nthresholds: {cartpole-balance: 25}\n")
+    root = spec.parent
+    make_run(root / "pets" / "cartpole-balance" / "seed0", "pets", 0, [0.0, 10.0, 20.0, 30.0])
+    make_run(root / "pets" / "cartpole-balance" / "seed1", "pets", 1, [0.0, 30.0, 40.0, 50.0])
+    make_run(root / "sac" / "cartpole-swingup" / "seed0", "sac", 0, [1.0, 2.0, 3.0, 4.0], task="cartpole-swingup")
+    unfinished = make_run(root / "sac" / "cartpole-swingup" / "seed1", "sac", 1, [9.0, 9.0], task="cartpole-swingup")
+    (unfinished / "checkpoint.pt").write_bytes(b"")
+    return spec
+
+
+def test_report_of_a_spec_takes_its_finished_cells_and_thresholds_and_names_the_rest(spec_sweep):
+    from mbrl_zoo.app.report import spec_report
+
+    text = spec_report(spec_sweep)
+    rows = [line for line in text.splitlines() if line.startswith("| cartpole-")]
+    # pets: means 15 and 30, over 25 first at steps 400 and 200; sac: the finished seed alone (mean
+    # 2.5), the one stopped at 200 steps (returns of 9) left out, no threshold on swing-up
+    assert rows == ["| cartpole-balance | pets | 2 | 400 | 22.5 ± 10.6 | [15.0, 30.0] | 300 ± 141 | 4.0 ± 0.0 s |",
+                    "| cartpole-swingup | sac | 1 | 400 | 2.5 ± 0.0 | [2.5, 2.5] | - | 4.0 ± 0.0 s |"]
+    assert "Thresholds: cartpole-balance ≥ 25." in text
+    assert text.endswith("Cells: 3 of the spec's 8 finished; not yet: pets on cartpole-swingup; "
+                         "sac on cartpole-balance, cartpole-swingup (seed 1).\n")
+    # a threshold from the command line joins the spec's; one for a task nobody finished is dropped
+    assert "cartpole-swingup ≥ 2" in spec_report(spec_sweep, {"cartpole-swingup": 2.0})
+    with pytest.raises(UserError, match="already gives"):
+        spec_report(spec_sweep, {"cartpole-balance": 30.0})
+    with pytest.raises(UserError, match="'Hopper-v5', which spec .* does not run"):
+        spec_report(spec_sweep, {"Hopper-v5": 1.0})
+
+
+def test_report_of_a_finished_spec_says_so(spec_sweep, make_run):
+    from mbrl_zoo.app.report import spec_report
+
+    root = spec_sweep.parent
+    (root / "sac" / "cartpole-swingup" / "seed1" / "checkpoint.pt").unlink()
+    for pairing, task, seed in (("pets", "cartpole-swingup", 0), ("pets", "cartpole-swingup", 1),
+                                ("sac", "cartpole-balance", 0), ("sac", "cartpole-balance", 1)):
+        make_run(root / pairing / task / f"seed{seed}", pairing, seed, [1.0] * 4, task=task)
+    # the sac seed stopped at 200 of its 400 steps is still not finished
+    assert spec_report(spec_sweep).endswith("not yet: sac on cartpole-swingup (seed 1).\n")
+    import shutil
+    shutil.rmtree(root / "sac" / "cartpole-swingup" / "seed1")
+    make_run(root / "sac" / "cartpole-swingup" / "seed1", "sac", 1, [1.0] * 4, task="cartpole-swingup")
+    assert spec_report(spec_sweep).endswith("\nCells: all 8 of the spec finished.\n")
+
+
+def test_cli_report_and_compare_of_a_spec(spec_sweep, tmp_path, capsys):
+    out = tmp_path / "table.md"
+    assert main(["report", "--spec", str(spec_sweep), "--out", str(out)]) == 0
+    assert out.read_text() == capsys.readouterr().out
+    assert main(["compare", "--spec", str(spec_sweep), "--out", str(tmp_path / "cmp")]) == 0
+    printed = capsys.readouterr().out
+    assert "not finished yet: pets on cartpole-swingup; sac on cartpole-balance, cartpole-swingup (seed 1)" in printed
+    import pandas as pd
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    assert sorted(zip(table["label"], table["task"], table["seed"].astype(str))) == [
+        ("pets", "cartpole-balance", "0"), ("pets", "cartpole-balance", "1"), ("pets", "cartpole-balance", "mean"),
+        ("sac", "cartpole-swingup", "0"), ("sac", "cartpole-swingup", "mean")]
+    # run folders and a spec together, or neither, or a spec with nothing finished: refused
+    for args in (["report"], ["report", str(spec_sweep.parent), "--spec", str(spec_sweep)], ["compare"]):
+        assert main(args) == 2
+        assert "--spec FILE.yaml (one of the" in capsys.readouterr().err
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("pairings: [pets]\ntasks: [cartpole-balance]\nsteps: 400\n")
+    assert main(["report", "--spec", str(empty), "--out", str(tmp_path / "none.md")]) == 2
+    assert "none of the 3 cells of spec" in capsys.readouterr().err and not (tmp_path / "none.md").exists()
