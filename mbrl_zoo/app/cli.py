@@ -7,7 +7,7 @@
     mbrl-zoo sweep --pairings P ... --tasks T ... [--seeds S ...] [--steps N] [--set ...]
                    [--grid SECTION.KEY=V1,V2,... ...] [--out DIR] [--workers K | --ray [ADDRESS]] [--threads N]
     mbrl-zoo sweep --spec FILE.yaml [--pairings P ...] [--tasks T ...] [--seeds S ...] [--out DIR]
-                   [--workers K | --ray [ADDRESS]] [--threads N]
+                   [--workers K | --ray [ADDRESS]] [--threads N] [--dry-run]
     mbrl-zoo compare (RUN_DIR ... | --spec FILE.yaml) [--at STEP ...] [--column COLUMN] [--window K] [--out DIR]
     mbrl-zoo report (DIR ... | --spec FILE.yaml) [--threshold TASK=VALUE ...] [--window K] [--out FILE.md]
     mbrl-zoo check-tasks [--task T ...] [--transitions N]
@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--threads", type=int,
                        help="torch threads per cell (default: 1 with --workers or --ray, else torch's own)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars and no line per finished cell")
+    sweep.add_argument("--dry-run", action="store_true",
+                       help="check every cell and list what would run (finished, resumed, new); run nothing")
 
     compare = sub.add_parser("compare", help="runs side by side: curves and returns at equal env steps")
     compare.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run folders (config.json + metrics.csv), or folders holding them")
@@ -254,7 +256,7 @@ def _part_of_spec(spec: str, flag: str, chosen: list | None, listed: list) -> li
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from mbrl_zoo.app.sweep import DEFAULT_SEEDS, SUMMARY_COLUMNS, grid, load_spec, parse_grid, run_sweep
+    from mbrl_zoo.app.sweep import DEFAULT_SEEDS, SUMMARY_COLUMNS, grid, load_spec, parse_grid, plan_text, run_sweep
     from mbrl_zoo.config import load_yaml, merge, parse_set
 
     if args.spec:
@@ -278,6 +280,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         steps, settings = args.steps, parse_grid(args.grid)
         cells = grid(args.pairings, args.tasks, args.seeds or list(DEFAULT_SEEDS), settings)
         out = args.out or "runs/sweep"
+    if args.dry_run:
+        print(plan_text(cells, base, steps, out))
+        return 0
     rows = run_sweep(cells, base, steps, out, plugins=args.plugin, workers=args.workers,
                      ray_address=args.ray, quiet=args.quiet, threads=args.threads)
     columns = [*SUMMARY_COLUMNS[:2], *settings, *SUMMARY_COLUMNS[2:]]

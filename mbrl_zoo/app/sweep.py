@@ -389,6 +389,23 @@ def check_cells(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: i
     return configs
 
 
+def plan_text(cells: Sequence[Cell], base: dict[str, dict[str, Any]], steps: int | dict[str, int] | None,
+              root: str | Path) -> str:
+    """What :func:`run_sweep` would do, checked as it checks (bad input raises) but running and
+    writing nothing: a line per cell (finished, to resume from its checkpoint, or to run, with
+    its env steps) and a count."""
+    configs = check_cells(cells, base, steps, root)
+    lines, finished = [], 0
+    for cell, config in zip(cells, configs):
+        budget, logged = config["run"]["steps"], _logged_steps(cell.folder(Path(root)))
+        finished += logged >= budget
+        state = ("finished" if logged >= budget else f"resumes at env step {logged} of {budget}" if logged
+                 else f"runs {budget} env steps")
+        lines.append(f"{cell.name()}: {state}")
+    lines.append(f"{len(cells)} cells: {finished} finished, {len(cells) - finished} to run, in {root}")
+    return "\n".join(lines)
+
+
 def run_cell(cell: Cell, base: dict[str, dict[str, Any]], steps: int | dict[str, int] | None, root: str,
              plugins: Sequence[str] = (), threads: int | None = None, quiet: bool = True) -> dict[str, Any]:
     """Run (or resume, or skip when finished) one cell into its folder; return its summary row.

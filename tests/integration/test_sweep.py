@@ -348,3 +348,21 @@ def test_pairing_set_fixes_a_setting_in_one_pairings_cells_without_a_folder_leve
     assert tuple(sac["algorithm"]["hidden"]) == (32,) and rs_mpc["run"]["threads"] == sac["run"]["threads"] == 1
     assert [c.folder(tmp_path) for c in cells] == [tmp_path / "rs-mpc" / "cartpole-balance" / "seed0",
                                                    tmp_path / "sac" / "cartpole-balance" / "seed0"]
+
+
+def test_a_dry_run_checks_and_lists_the_cells_and_runs_nothing(tmp_path, capsys):
+    spec = _spec(tmp_path / "study" / "study.yaml", [8])
+    assert main(["sweep", "--spec", str(spec), "--quiet"]) == 0
+    _spec(spec, [8, 16])
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    capsys.readouterr()
+    assert main(["sweep", "--spec", str(spec), "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "rs-mpc cartpole-balance planner.population_size=8 seed0: finished",
+        "rs-mpc cartpole-balance planner.population_size=16 seed0: runs 40 env steps",
+        f"2 cells: 1 finished, 1 to run, in {spec.parent}"]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    # bad input fails as the sweep itself would
+    assert main(["sweep", "--pairings", "rs-mpc", "--tasks", "cartpole-balance", "--grid", "planner.popsize=8",
+                 "--out", str(tmp_path / "bad"), "--dry-run"]) == 2
+    assert "unknown key planner.popsize" in capsys.readouterr().err and not (tmp_path / "bad").exists()
