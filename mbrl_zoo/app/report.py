@@ -19,7 +19,9 @@ bootstrap interval (:func:`mbrl_zoo.results.aggregate`), over the tasks every pa
 (the others are named as left out).
 
 ``mbrl-zoo report --spec results/benchmark/matrix.yaml`` reports the cells of a sweep spec that
-have run their whole budget, with the spec's ``thresholds``, and ends with the cells still to run.
+have run their whole budget, with the spec's ``thresholds``; its across-task table covers all the
+spec's tasks and the pairings finished on every one (naming the others), and it ends with the
+cells still to run.
 """
 
 from __future__ import annotations
@@ -145,9 +147,12 @@ def machine_text(info: dict[str, Any] | None) -> str:
     return f"{cpu}, {threads} torch thread{'s' if threads != 1 else ''}" if threads else cpu
 
 
-def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = None, window: int = 5) -> str:
+def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = None, window: int = 5,
+           all_tasks: Sequence[str] = ()) -> str:
     """The Markdown text: a table per pairing x task, the machine line, and an across-task table
-    when the runs span more than one task (see the module docstring)."""
+    when the runs span more than one task (see the module docstring). With ``all_tasks`` (a
+    study's tasks), the across-task table holds the pairings that have scored runs on every one
+    of them, over all of them, and names the others as left out, when at least one has."""
     import pandas as pd
 
     thresholds = thresholds or {}
@@ -180,6 +185,10 @@ def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = No
     if len({r["task"] for r in rows}) > 1:
         finals = pd.DataFrame([{k: r[k] for k in ("task", "label", "seed", "final_return")} for r in rows])
         finals = finals.astype({"final_return": float})
+        scored = finals.dropna(subset=["final_return"]).groupby("label")["task"].agg(set)
+        complete = [label for label, tasks in scored.items() if set(all_tasks) <= tasks]
+        partial = [label for label in scored.index if label not in complete] if all_tasks and complete else []
+        finals = finals[~finals["label"].isin(partial)]
         shared, every = shared_tasks(finals), sorted(set(finals.dropna(subset=["final_return"])["task"]))
         left_out = [t for t in every if t not in shared]
         if not shared:
@@ -190,8 +199,10 @@ def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = No
         for row in across.to_dict("records"):
             lines.append(_row([row["label"], str(row["tasks"]), str(row["runs"]), f"{row['iqm']:.2f}",
                                f"[{row['iqm_low']:.2f}, {row['iqm_high']:.2f}]"]))
-        text += (f"\nAcross tasks ({', '.join(shared)}: the tasks every pairing has a scored run on"
-                 + (f"; left out: {', '.join(left_out)}" if left_out else "") + "): interquartile mean of final "
+        which = ("every task, over the pairings with scored runs on all of them; left out: "
+                 + ", ".join(partial)) if partial else None
+        text += (f"\nAcross tasks ({', '.join(shared)}: " + (which or "the tasks every pairing has a scored run on"
+                 + (f"; left out: {', '.join(left_out)}" if left_out else "")) + "): interquartile mean of final "
                  "returns normalised per task between the lowest (0) and highest (1) run shown, with a stratified "
                  "bootstrap interval (runs resampled within each task).\n\n" + "\n".join(lines) + "\n")
     return text
@@ -216,7 +227,7 @@ def spec_report(spec_path: str | Path, thresholds: dict[str, float] | None = Non
     total = len(done) + len(left)
     ran = {cell.task for cell in done}
     chosen = {task: value for task, value in {**spec.thresholds, **given}.items() if task in ran}
-    text = report([cell.folder(Path(spec_path).parent) for cell in done], chosen, window)
+    text = report([cell.folder(Path(spec_path).parent) for cell in done], chosen, window, spec.tasks)
     if not left:
         return text + f"\nCells: all {total} of the spec finished.\n"
     return text + f"\nCells: {len(done)} of the spec's {total} finished; not yet: {describe_cells(left, spec)}.\n"

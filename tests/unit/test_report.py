@@ -164,3 +164,18 @@ def test_cli_report_and_compare_of_a_spec(spec_sweep, tmp_path, capsys):
     empty.write_text("pairings: [pets]\ntasks: [cartpole-balance]\nsteps: 400\n")
     assert main(["report", "--spec", str(empty), "--out", str(tmp_path / "none.md")]) == 2
     assert "none of the 3 cells of spec" in capsys.readouterr().err and not (tmp_path / "none.md").exists()
+
+
+def test_a_spec_reports_across_every_task_the_pairings_that_ran_them_all(spec_sweep, make_run):
+    from mbrl_zoo.app.report import spec_report
+
+    root = spec_sweep.parent
+    for seed in (0, 1):
+        make_run(root / "pets" / "cartpole-swingup" / f"seed{seed}", "pets", seed, [5.0 * (seed + 1)] * 4,
+                 task="cartpole-swingup")
+    text = spec_report(spec_sweep)
+    # sac has swing-up alone: by the plain rule the aggregate would shrink to swing-up; here it
+    # keeps both tasks and leaves sac out
+    assert ("Across tasks (cartpole-balance, cartpole-swingup: every task, over the pairings with scored runs on "
+            "all of them; left out: sac)") in text
+    assert "| pets | 2 | 4 |" in text and "| sac |" not in text.split("Across tasks")[1]
