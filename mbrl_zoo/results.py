@@ -245,18 +245,30 @@ def shared_tasks(finals) -> list[str]:
     return sorted(set.intersection(*per_label)) if per_label else []
 
 
-def aggregate(finals, seed: int = 0):
+def complete_labels(finals, tasks: Sequence[str]) -> list[str]:
+    """The labels of ``finals`` (columns ``task, label, final_return``) with a scored run on every
+    one of ``tasks``, sorted."""
+    scored = finals.dropna(subset=["final_return"]).groupby("label")["task"].agg(set)
+    return sorted(label for label, ran in scored.items() if set(tasks) <= ran)
+
+
+def aggregate(finals, seed: int = 0, tasks: Sequence[str] = ()):
     """Scores across tasks, per label: ``finals`` has columns ``task, label, final_return`` (one row
     per run). Only the tasks every label has runs on count (:func:`shared_tasks`), so that each
-    label is scored on the same tasks. Each task's final returns are normalised to [0, 1] between
-    the lowest and highest of all runs given on that task (so the aggregate ranks the groups
-    compared together, not against an outside reference), then pooled; returns a DataFrame with a
-    row per label: ``tasks``, ``runs``, ``iqm`` and its stratified bootstrap interval ``iqm_low``,
+    label is scored on the same tasks. With ``tasks`` (a study's tasks), the labels that have
+    scored runs on all of them are scored over all of them and the others are left out, when at
+    least one label has them all (a partly run study is then ranked on its whole task set). Each
+    task's final returns are normalised to [0, 1] between the lowest and highest of the runs
+    scored on that task (so the aggregate ranks the groups compared together, not against an
+    outside reference), then pooled; returns a DataFrame with a row per label: ``tasks``, ``runs``, ``iqm`` and its stratified bootstrap interval ``iqm_low``,
     ``iqm_high`` (runs resampled within each task), and the ``mean`` normalised score; no rows
     when no task is shared."""
     import pandas as pd
 
     finals = finals.dropna(subset=["final_return"])
+    complete = complete_labels(finals, tasks) if tasks else []
+    if complete:
+        finals = finals[finals["label"].isin(complete)]
     finals = finals[finals["task"].isin(shared_tasks(finals))]
     ranges = finals.groupby("task")["final_return"].agg(["min", "max"])
     rows = []

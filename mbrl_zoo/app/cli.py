@@ -297,12 +297,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from mbrl_zoo.app.compare import compare, format_table
 
-    runs, left = _runs_or_spec(args)
-    table, across = compare(runs, args.out, args.at, args.column, args.window)
+    runs, left, tasks = _runs_or_spec(args)
+    table, across = compare(runs, args.out, args.at, args.column, args.window, tasks)
     print(format_table(table))
     if across is not None and len(across):
-        print("\nacross the tasks every label has runs on (final returns normalised per task between the lowest and "
-              "highest run):")
+        over_all = bool(tasks) and across["tasks"].max() == len(tasks)
+        which = ("every task of the spec, over the labels that ran them all" if over_all
+                 else "the tasks every label has runs on")
+        print(f"\nacross {which} (final returns normalised per task between the lowest and highest run):")
         print(format_table(across, decimals=2))
     elif across is not None:
         print("\nacross tasks: no task on which every label has runs, so no aggregate.")
@@ -313,17 +315,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runs_or_spec(args: argparse.Namespace) -> tuple[list[str], str]:
+def _runs_or_spec(args: argparse.Namespace) -> tuple[list[str], str, list[str]]:
     """The run folders ``args`` names (RUN_DIR ..., or the finished cells of ``--spec``) and, for a
-    spec, its unfinished cells in words ("" when none)."""
+    spec, its unfinished cells in words ("" when none) and its tasks (none without a spec)."""
     from mbrl_zoo.app.sweep import describe_cells, finished_cells
 
     if bool(args.runs) == bool(args.spec):
         raise UserError(f"{args.command} needs run folders or --spec FILE.yaml (one of the two).")
     if not args.spec:
-        return args.runs, ""
+        return args.runs, "", []
     spec, done, left = finished_cells(args.spec)
-    return [str(cell.folder(Path(args.spec).parent)) for cell in done], describe_cells(left, spec)
+    return [str(cell.folder(Path(args.spec).parent)) for cell in done], describe_cells(left, spec), list(spec.tasks)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

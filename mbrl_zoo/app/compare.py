@@ -188,13 +188,15 @@ def final_returns(runs: Sequence[RunRecord], column: str = "return", window: int
 
 
 def compare(folders: Sequence[str | Path], out: str | Path, at: Sequence[int] = (), column: str = "return",
-            window: int = 5):
+            window: int = 5, tasks: Sequence[str] = ()):
     """Load the runs, then write ``out/comparison.csv``, ``out/curves.png`` and, for runs on more
-    than one task, ``out/aggregate.csv``; returns ``(table, aggregate or None)``. Every input is
+    than one task, ``out/aggregate.csv`` (over ``tasks``, a study's tasks, when given: see
+    :func:`mbrl_zoo.results.aggregate`); returns ``(table, aggregate or None)``. Every input is
     checked before anything is written."""
     runs = load_runs(folders)
     table = comparison_table(runs, at, column, window)
-    across = aggregate(final_returns(runs, column, window)) if len({r.task for r in runs}) > 1 else None
+    several = len({r.task for r in runs}) > 1
+    across = aggregate(final_returns(runs, column, window), tasks=tasks) if several else None
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} is a file; give a folder for comparison.csv and curves.png.")

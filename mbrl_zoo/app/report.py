@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from mbrl_zoo.errors import UserError
-from mbrl_zoo.results import (RunRecord, aggregate, final_return, group_stats, groups, label_runs, load_runs,
-                              read_machine, run_folders, shared_tasks, short_cpu, steps_to)
+from mbrl_zoo.results import (RunRecord, aggregate, complete_labels, final_return, group_stats, groups, label_runs,
+                              load_runs, read_machine, run_folders, shared_tasks, short_cpu, steps_to)
 
 SUMMARY = "summary.csv"
 
@@ -185,9 +185,8 @@ def report(paths: Sequence[str | Path], thresholds: dict[str, float] | None = No
     if len({r["task"] for r in rows}) > 1:
         finals = pd.DataFrame([{k: r[k] for k in ("task", "label", "seed", "final_return")} for r in rows])
         finals = finals.astype({"final_return": float})
-        scored = finals.dropna(subset=["final_return"]).groupby("label")["task"].agg(set)
-        complete = [label for label, tasks in scored.items() if set(all_tasks) <= tasks]
-        partial = [label for label in scored.index if label not in complete] if all_tasks and complete else []
+        complete = complete_labels(finals, all_tasks) if all_tasks else []
+        partial = sorted(set(finals.dropna(subset=["final_return"])["label"]) - set(complete)) if complete else []
         finals = finals[~finals["label"].isin(partial)]
         shared, every = shared_tasks(finals), sorted(set(finals.dropna(subset=["final_return"])["task"]))
         left_out = [t for t in every if t not in shared]

@@ -166,7 +166,7 @@ def test_cli_report_and_compare_of_a_spec(spec_sweep, tmp_path, capsys):
     assert "none of the 3 cells of spec" in capsys.readouterr().err and not (tmp_path / "none.md").exists()
 
 
-def test_a_spec_reports_across_every_task_the_pairings_that_ran_them_all(spec_sweep, make_run):
+def test_a_spec_reports_across_every_task_the_pairings_that_ran_them_all(spec_sweep, make_run, tmp_path, capsys):
     from mbrl_zoo.app.report import spec_report
 
     root = spec_sweep.parent
@@ -179,3 +179,9 @@ def test_a_spec_reports_across_every_task_the_pairings_that_ran_them_all(spec_sw
     assert ("Across tasks (cartpole-balance, cartpole-swingup: every task, over the pairings with scored runs on "
             "all of them; left out: sac)") in text
     assert "| pets | 2 | 4 |" in text and "| sac |" not in text.split("Across tasks")[1]
+    # compare --spec's aggregate.csv follows the same rule
+    assert main(["compare", "--spec", str(spec_sweep), "--out", str(tmp_path / "cmp")]) == 0
+    assert "across every task of the spec, over the labels that ran them all" in capsys.readouterr().out
+    import pandas as pd
+    across = pd.read_csv(tmp_path / "cmp" / "aggregate.csv")
+    assert across[["label", "tasks", "runs"]].values.tolist() == [["pets", 2, 4]]

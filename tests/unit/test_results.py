@@ -76,6 +76,15 @@ def test_aggregate_normalises_each_task_and_takes_the_iqm():
     pd.testing.assert_frame_equal(results.aggregate(more), results.aggregate(finals))
     assert results.shared_tasks(pd.DataFrame({"task": ["x", "y"], "label": ["a", "b"], "final_return": [1.0, 2.0]})) == []
 
+    # Given a study's tasks x, y, z, b (which ran all three) is scored over all of them and a is left
+    # out; given tasks nobody ran all of, the shared-task rule holds.
+    assert results.complete_labels(more, ["x", "y", "z"]) == ["b"]
+    study = results.aggregate(more, tasks=["x", "y", "z"])
+    assert study[["label", "tasks", "runs"]].values.tolist() == [["b", 3, 6]]
+    # b alone sets every range: x and y (equal runs) normalise to 0, z to 0 and 1; middle half all 0
+    assert study["iqm"].iloc[0] == pytest.approx(0.0) and study["mean"].iloc[0] == pytest.approx(1 / 6)
+    pd.testing.assert_frame_equal(results.aggregate(more, tasks=["x", "w"]), results.aggregate(finals))
+
 
 def test_machine_is_recorded_and_read_back(tmp_path, make_run):
     info = results.machine()
